@@ -1,0 +1,27 @@
+# The two commands of the README:  make workflow  (toy study end to end)  and  make test.
+# Both create .venv on first use: torch 2.13.0 first (the CPU build on this machine), then the package.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CORES ?= 2
+PIP := $(PY) -m pip install -q
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) --upgrade pip > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(PIP) torch==2.13.0 > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(PIP) -e '.[test]' > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(PY) -c "import hepad, torch, snakemake, nflows, sklearn, h5py"
+	touch $@
+
+.PHONY: workflow test report venv
+venv: $(VENV)/.installed
+
+workflow: $(VENV)/.installed
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
+
+report: $(VENV)/.installed
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml --report results/default/report.html
+
+test: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest

@@ -1,0 +1,5 @@
+import sys
+
+from hepad.cli import main
+
+sys.exit(main())

@@ -1,0 +1,61 @@
+"""Aggregation of the resonant study: summary.csv and the SIC figures."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from hepad import plots
+from hepad.io.atomic import atomic_path
+
+SUMMARY_COLUMNS = ["window", "sr_lo", "sr_hi", "method", "nsig", "seed", "n_sig_sr", "n_bkg_sr", "max_sic",
+                   "sic_tpr_0.2", "sic_tpr_0.3", "sic_fpr_1e-3", "auc", "train_seconds",
+                   "n_sig_test", "n_bkg_test", "sic_min_bkg"]
+
+
+def read_rows(paths: list[str]) -> list[dict]:
+    return [json.loads(Path(p).read_text()) for p in paths]
+
+
+def write_summary(rows: list[dict], out: str) -> None:
+    rows = sorted(rows, key=lambda r: (r["window"], r["method"], r["nsig"], r["seed"]))
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+
+
+def signal_window(rows: list[dict]) -> int:
+    """The window where the injected signal is most significant (median S/sqrt(B) in the SR)."""
+    by_w = defaultdict(list)
+    for r in rows:
+        by_w[r["window"]].append(r["n_sig_sr"] / max(r["n_bkg_sr"], 1) ** 0.5)
+    return max(by_w, key=lambda w: np.median(by_w[w]))
+
+
+def figures(rows: list[dict], figdir: str, min_bkg: int) -> None:
+    figdir = Path(figdir)
+    for w in sorted({r["window"] for r in rows}):
+        sel = [r for r in rows if r["window"] == w]
+        curves = defaultdict(list)
+        for r in sel:
+            curves[(r["nsig"], r["method"])].append([np.nan if v is None else v for v in r["sic_grid"]])
+        title = f"SR [{sel[0]['sr_lo']:.2f}, {sel[0]['sr_hi']:.2f}] TeV"
+        plots.sic_curves(curves, title, figdir / f"sic_w{w}", min_bkg)
+    for r in rows:
+        r["sr_center"] = round(0.5 * (r["sr_lo"] + r["sr_hi"]), 3)
+    plots.max_sic_vs(rows, "sr_center", "signal-region centre [TeV]", "nsig", figdir / "max_sic_vs_window", min_bkg)
+    w = signal_window(rows)
+    plots.max_sic_vs([r for r in rows if r["window"] == w], "nsig", "injected signal events $n_{sig}$", "window",
+                     figdir / "max_sic_vs_nsig", min_bkg)
+
+
+def aggregate(metric_files: list[str], out_csv: str, figdir: str, min_bkg: int) -> None:
+    rows = read_rows(metric_files)
+    figures(rows, figdir, min_bkg)
+    write_summary(rows, out_csv)

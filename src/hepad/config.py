@@ -1,0 +1,47 @@
+"""Config validation with one-line errors (JSON schema plus the checks a schema cannot express)."""
+
+from __future__ import annotations
+
+import jsonschema
+import yaml
+
+from hepad.errors import InputError
+from hepad.windows import resolve_windows
+
+
+def _where(err: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in err.absolute_path) or "(top level)"
+
+
+def validate_config(config: dict, schema_path) -> dict:
+    """Fill schema defaults into `config` and check it; raise InputError naming key and value."""
+    with open(schema_path) as f:
+        schema = yaml.safe_load(f)
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+    err = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if err is not None:
+        raise InputError(f"config: {_where(err)} = {err.instance!r}: {err.message}")
+    r = config["resonant"]
+    windows = resolve_windows(r["windows"])
+    toy = config["data"].get("toy")
+    if config["data"]["source"] == "toy" and toy:
+        lo, hi = toy["extra_mjj_range"]
+        for a, b in windows:
+            if a < lo or b > hi:
+                raise InputError(f"config: resonant.windows [{a}, {b}] TeV lies outside data.toy.extra_mjj_range "
+                                 f"[{lo}, {hi}]; the window would have no extra background or test set")
+    return config
+
+
+def _with_defaults(cls):
+    """A validator that also writes the schema's `default` values into the instance."""
+    validate_props = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(name, sub["default"])
+        yield from validate_props(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(cls, {"properties": set_defaults})

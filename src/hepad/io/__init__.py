@@ -1,0 +1,1 @@
+"""File formats: the canonical dijet table, input adapters, atomic writes."""

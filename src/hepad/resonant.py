@@ -1,0 +1,93 @@
+"""The steps of the resonant study, one function per workflow rule (the CLI calls these).
+
+Where window w, method m, n_sig n, seed s is trained: `train()`; scored: `score()`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from hepad import metrics
+from hepad.errors import InputError
+from hepad.io.atomic import atomic_path
+from hepad.io.table import Dijets, read_table, write_table
+from hepad.methods import METHODS, Method, WindowInputs
+from hepad.windows import check_window, inject, split_pools
+
+log = logging.getLogger(__name__)
+
+
+def split_samples(events: str, extra: str, outdir: str, signal_fractions: dict, extra_test_fraction: float,
+                  seed: int) -> None:
+    pools = split_pools(read_table(events), read_table(extra), signal_fractions, extra_test_fraction, seed)
+    for name, d in pools.items():
+        write_table(Path(outdir) / f"{name}.h5", d)
+        log.info("%s: %d events", name, len(d))
+
+
+def make_data(background: str, signal: str, n_sig: int, seed: int, out: str) -> None:
+    data = inject(read_table(background), read_table(signal), n_sig, seed, source=signal)
+    write_table(out, data, attrs={"n_sig": n_sig, "seed": seed})
+    log.info("mock data: %d background + %d signal events", int((data.label == 0).sum()), n_sig)
+
+
+def make_testset(extra_test: str, signal_test: str, lo: float, hi: float, out: str) -> None:
+    """The window's test set, shared by all methods, n_sig and seeds: held-out background and
+    never-injected signal in the SR."""
+    parts = []
+    for path in (extra_test, signal_test):
+        d = read_table(path)
+        check_window(d, lo, hi, path)
+        parts.append(d[d.in_range(lo, hi)])
+    test = Dijets.concat(parts)
+    write_table(out, test, attrs={"sr_lo": lo, "sr_hi": hi})
+    log.info("test set [%s, %s] TeV: %d signal, %d background", lo, hi, int((test.label == 1).sum()),
+             int((test.label == 0).sum()))
+
+
+def train(method: str, window: int, n_sig: int, lo: float, hi: float, data: str, extra: str | None, signal: str | None, options: dict,
+          seed: int, device: str, out_model: str, out_info: str) -> dict:
+    if method not in METHODS:
+        raise InputError(f"method {method!r} is unknown; expected one of {', '.join(METHODS)}")
+    m = METHODS[method](options, seed, device)
+    d = read_table(data)
+    check_window(d, lo, hi, data)
+    win = WindowInputs(lo, hi, d,
+                       extra_bkg=read_table(extra) if extra and "extra_bkg" in m.needs else None,
+                       signal=read_table(signal) if signal and "signal" in m.needs else None)
+    info = {"window": window, "nsig": n_sig, **m.train(win)}
+    log.info("%s [%s, %s] TeV seed %d: trained in %.1f s (%d signal, %d background in the SR)", method, lo, hi,
+             seed, info["train_seconds"], info["n_sig_sr"], info["n_bkg_sr"])
+    m.save(out_model)
+    _write_json(out_info, info)
+    return info
+
+
+def score(model: str, test: str, out: str) -> None:
+    m = Method.load(model)
+    t = read_table(test)
+    s = m.score(t)
+    if not np.all(np.isfinite(s)):
+        raise InputError(f"{model}: {int((~np.isfinite(s)).sum())} non-finite scores on {test}")
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, score=s.astype(np.float64), label=t.label.astype(np.int8), mjj=t.mjj)
+
+
+def evaluate(scores: str, info: str, min_bkg: int, out: str) -> dict:
+    """Metrics of one (window, method, n_sig, seed): the summary row plus the SIC curve on the common grid."""
+    with np.load(scores) as z:
+        label, s = z["label"], z["score"]
+    row = {**json.loads(Path(info).read_text()), **metrics.summarize(label, s, min_bkg)}
+    row["sic_grid"] = [None if not np.isfinite(v) else float(v) for v in metrics.sic_on_grid(label, s, min_bkg=min_bkg)]
+    _write_json(out, row)
+    return row
+
+
+def _write_json(path: str, obj: dict) -> None:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(obj, indent=1) + "\n")

@@ -1,0 +1,193 @@
+"""The one training loop for every flow and network: device, seeding, early stopping,
+best-epoch ensembling, checkpoint/resume and a per-epoch loss file.
+
+Data live on the device as tensors and are batched by index slicing (no DataLoader): for the
+small models of this field the per-batch Python overhead, not the arithmetic, sets the speed.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from hepad.errors import TrainingDiverged
+from hepad.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TrainConfig", "FitResult", "TrainingDiverged", "fit", "evaluate", "ensemble", "resolve_device",
+           "seed_everything", "write_history"]
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed, same result on the CPU."""
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    keep_best: int = 10  # ensemble the states of the epochs with the lowest validation loss
+    patience: int | None = None  # stop after this many epochs without a new best
+    seed: int = 0
+    device: str = "auto"
+    optimizer: str = "adam"  # adam | adamw
+    eval_batch_size: int = 8192
+
+
+@dataclass
+class FitResult:
+    best_states: list[dict]  # state_dicts on the CPU, best first
+    best_losses: list[float]
+    history: list[dict] = field(default_factory=list)  # epoch, train_loss, val_loss, seconds
+    seconds: float = 0.0
+
+
+LossFn = Callable[[torch.nn.Module, Sequence[torch.Tensor]], torch.Tensor]
+
+
+def _batches(n: int, batch_size: int, perm: torch.Tensor | None = None):
+    for start in range(0, n, batch_size):
+        yield perm[start : start + batch_size] if perm is not None else slice(start, start + batch_size)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loss_fn: LossFn, data: Sequence[torch.Tensor], batch_size: int) -> float:
+    """Mean loss over `data`, weighted by batch size."""
+    model.eval()
+    n = len(data[0])
+    total = 0.0
+    for idx in _batches(n, batch_size):
+        batch = [t[idx] for t in data]
+        total += float(loss_fn(model, batch)) * len(batch[0])
+    return total / max(n, 1)
+
+
+def _make_optimizer(model, cfg: TrainConfig):
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.optimizer]
+    return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def fit(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    train: Sequence[torch.Tensor],
+    val: Sequence[torch.Tensor],
+    cfg: TrainConfig,
+    name: str = "model",
+    checkpoint: str | os.PathLike | None = None,
+    loss_file: str | os.PathLike | None = None,
+) -> FitResult:
+    """Minimise `loss_fn` (mean loss of a batch) over `train`, select epochs on `val`.
+
+    `checkpoint`: written after every epoch; if it exists at the start, training resumes from it
+    and ends with the same result as an uninterrupted run. `name` identifies the job in errors.
+    """
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    model.to(device)
+    train = [t.to(device) for t in train]
+    val = [t.to(device) for t in val]
+    opt = _make_optimizer(model, cfg)
+    gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    result = FitResult(best_states=[], best_losses=[])
+    start_epoch = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        result = state["result"]
+        start_epoch = state["epoch"] + 1
+        log.info("%s: resumed from %s after epoch %d", name, checkpoint, state["epoch"])
+
+    n = len(train[0])
+    t0 = time.perf_counter() - result.seconds
+    for epoch in range(start_epoch, cfg.epochs):
+        te = time.perf_counter()
+        model.train()
+        perm = torch.randperm(n, generator=gen).to(device)
+        total = torch.zeros((), device=device)
+        for idx in _batches(n, cfg.batch_size, perm):
+            batch = [t[idx] for t in train]
+            loss = loss_fn(model, batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach() * len(idx)
+        train_loss = float(total) / n
+        val_loss = evaluate(model, loss_fn, val, cfg.eval_batch_size)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise TrainingDiverged(
+                f"{name}: loss is not finite at epoch {epoch} (train {train_loss}, val {val_loss}); "
+                "lower the learning rate or check the inputs"
+            )
+        _update_best(result, model, val_loss, cfg.keep_best)
+        result.history.append(
+            dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss, seconds=time.perf_counter() - te)
+        )
+        result.seconds = time.perf_counter() - t0
+        log.info("%s: epoch %d/%d train %.5f val %.5f (%.1fs)", name, epoch + 1, cfg.epochs, train_loss,
+                 val_loss, result.history[-1]["seconds"])
+        stop = _patience_exhausted(result.history, cfg.patience)
+        if checkpoint is not None:
+            with atomic_path(checkpoint) as tmp:
+                torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), generator=gen.get_state(),
+                                torch_rng=torch.get_rng_state(), result=result, epoch=epoch), tmp)
+        if stop:
+            log.info("%s: early stop after epoch %d", name, epoch + 1)
+            break
+    if loss_file is not None:
+        write_history(loss_file, result.history)
+    return result
+
+
+def _update_best(result: FitResult, model: torch.nn.Module, val_loss: float, keep: int) -> None:
+    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    pairs = sorted(zip(result.best_losses + [val_loss], result.best_states + [state]), key=lambda p: p[0])[:keep]
+    result.best_losses = [p[0] for p in pairs]
+    result.best_states = [p[1] for p in pairs]
+
+
+def _patience_exhausted(history: list[dict], patience: int | None) -> bool:
+    if patience is None:
+        return False
+    losses = [h["val_loss"] for h in history]
+    return len(losses) - 1 - int(np.argmin(losses)) >= patience
+
+
+def write_history(path: str | os.PathLike, history: list[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["epoch", "train_loss", "val_loss", "seconds"])
+        w.writeheader()
+        w.writerows(history)
+
+
+def ensemble(model: torch.nn.Module, states: list[dict]) -> list[torch.nn.Module]:
+    """Copies of `model` carrying each of `states` (for best-epoch ensembling), in eval mode."""
+    out = []
+    for s in states:
+        m = copy.deepcopy(model)
+        m.load_state_dict(s)
+        out.append(m.eval())
+    return out

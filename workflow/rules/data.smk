@@ -1,0 +1,69 @@
+# Input data -> canonical dijet tables -> fixed partition of the samples.
+TOY = config["data"].get("toy", {})
+
+
+rule toy_dijets:
+    """Toy QCD + W'->XY events and extra QCD, written in the LHCO R&D features layout."""
+    output:
+        events=f"{WORK}/toy/events_toy.features.h5",
+        extra=f"{WORK}/toy/extra_qcd_toy.features.h5",
+    params:
+        toy=TOY,
+        code=code_version("toy", "io", "cli.py"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/toy_dijets.log",
+    benchmark:
+        f"{BENCH}/toy_dijets.tsv"
+    shell:
+        "hepad toy-dijets --events-out {output.events} --extra-out {output.extra}"
+        " --n-background {params.toy[n_background]} --n-signal {params.toy[n_signal]}"
+        " --n-extra {params.toy[n_extra_background]} --extra-mjj-range {params.toy[extra_mjj_range]}"
+        " --mass-mjj-slope {params.toy[mass_mjj_slope]} --seed {params.toy[seed]}"
+        " > {log} 2>&1"
+
+
+rule prepare_dijets:
+    """Features (m_jj, jet masses, tau21) of an input file into the canonical table."""
+    input:
+        lambda wc: rules.toy_dijets.output[wc.sample],
+    output:
+        f"{WORK}/dijets/{{sample}}.h5",
+    wildcard_constraints:
+        sample="events|extra",
+    params:
+        code=code_version("features.py", "io", "cli.py"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/prepare_dijets_{{sample}}.log",
+    benchmark:
+        f"{BENCH}/prepare_dijets_{{sample}}.tsv"
+    shell:
+        "hepad prepare-dijets --input {input} --format lhco --out {output} > {log} 2>&1"
+
+
+rule split_samples:
+    """Signal pool -> inject/train/test, extra background -> train/test (fixed seed)."""
+    input:
+        events=f"{WORK}/dijets/events.h5",
+        extra=f"{WORK}/dijets/extra.h5",
+    output:
+        expand(f"{WORK}/samples/{{name}}.h5", name=POOLS),
+    params:
+        f=config["samples"]["signal_fractions"],
+        test=config["samples"]["extra_test_fraction"],
+        seed=config["samples"]["seed"],
+        outdir=lambda wc, output: os.path.dirname(output[0]),
+        code=code_version("windows.py", "resonant.py", "io"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/split_samples.log",
+    benchmark:
+        f"{BENCH}/split_samples.tsv"
+    shell:
+        "hepad split-samples --events {input.events} --extra {input.extra} --outdir {params.outdir}"
+        " --signal-fractions {params.f[inject]} {params.f[train]} {params.f[test]}"
+        " --extra-test-fraction {params.test} --seed {params.seed} > {log} 2>&1"
