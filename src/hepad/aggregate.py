@@ -49,10 +49,12 @@ def figures(rows: list[dict], figdir: str, min_bkg: int) -> None:
         plots.sic_curves(curves, title, figdir / f"sic_w{w}", min_bkg)
     for r in rows:
         r["sr_center"] = round(0.5 * (r["sr_lo"] + r["sr_hi"]), 3)
-    plots.max_sic_vs(rows, "sr_center", "signal-region centre [TeV]", "nsig", figdir / "max_sic_vs_window", min_bkg)
+    plots.max_sic_vs(rows, "sr_center", "signal-region centre [TeV]", "nsig", figdir / "max_sic_vs_window", min_bkg,
+                     panel_title=lambda n: f"$n_{{sig}}$ = {n}")
     w = signal_window(rows)
-    plots.max_sic_vs([r for r in rows if r["window"] == w], "nsig", "injected signal events $n_{sig}$", "window",
-                     figdir / "max_sic_vs_nsig", min_bkg)
+    sel = [r for r in rows if r["window"] == w]
+    plots.max_sic_vs(sel, "nsig", "injected signal events $n_{sig}$", "window", figdir / "max_sic_vs_nsig", min_bkg,
+                     panel_title=lambda _: f"SR [{sel[0]['sr_lo']:.2f}, {sel[0]['sr_hi']:.2f}] TeV")
 
 
 def aggregate(metric_files: list[str], out_csv: str, figdir: str, min_bkg: int) -> None:

@@ -53,8 +53,8 @@ def _make_testset(a):
 def _train(a):
     from hepad.resonant import train
 
-    train(a.method, a.window_index, a.n_sig, a.window[0], a.window[1], a.data, a.extra, a.signal,
-          json.loads(a.options), a.seed, a.device, a.model, a.info)
+    train(a.method, a.window[0], a.window[1], a.data, a.extra, a.signal, json.loads(a.options), a.seed, a.device,
+          a.model, a.info)
 
 
 def _score(a):
@@ -66,7 +66,7 @@ def _score(a):
 def _metrics(a):
     from hepad.resonant import evaluate
 
-    evaluate(a.scores, a.info, a.min_bkg, a.out)
+    evaluate(a.scores, a.info, a.data, a.window_index, a.n_sig, a.min_bkg, a.out)
 
 
 def _aggregate_resonant(a):
@@ -124,10 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="fit one method in one window")
     s.add_argument("--method", required=True)
-    s.add_argument("--window-index", type=int, required=True)
     s.add_argument("--window", type=float, nargs=2, required=True, metavar=("LO", "HI"))
-    s.add_argument("--n-sig", type=int, required=True)
-    s.add_argument("--data", required=True)
+    s.add_argument("--data", help="mock data (methods that read it)")
     s.add_argument("--extra")
     s.add_argument("--signal")
     s.add_argument("--options", default="{}", help="method options as JSON")
@@ -146,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("metrics", help="SIC, AUC of one score file")
     s.add_argument("--scores", required=True)
     s.add_argument("--info", required=True)
+    s.add_argument("--data", required=True, help="the mock data (for the SR truth counts)")
+    s.add_argument("--window-index", type=int, required=True)
+    s.add_argument("--n-sig", type=int, required=True)
     s.add_argument("--min-bkg", type=int, default=25)
     s.add_argument("--out", required=True)
     s.set_defaults(func=_metrics)

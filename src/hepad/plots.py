@@ -44,12 +44,12 @@ def sic_curves(curves: dict, title: str, stem, min_bkg: int) -> None:
         ax.set(xlabel="signal efficiency (tpr)", title=f"{title}, $n_{{sig}}$ = {n}")
     axes[0][0].set_ylabel(r"SIC = tpr/$\sqrt{\mathrm{fpr}}$")
     axes[0][-1].legend(frameon=False, fontsize=8)
-    fig.text(0.99, 0.01, f"median and 16-84 % over seeds; cuts with >= {min_bkg} test background events",
-             ha="right", fontsize=7)
+    fig.text(0.5, -0.04, f"median and 16-84 % band over seeds; cuts passed by >= {min_bkg} test background events",
+             ha="center", fontsize=7)
     save(fig, stem)
 
 
-def max_sic_vs(rows: list[dict], xkey: str, xlabel: str, panel_key: str, stem, min_bkg: int) -> None:
+def max_sic_vs(rows: list[dict], xkey: str, xlabel: str, panel_key: str, stem, min_bkg: int, panel_title=str) -> None:
     """Median and 16/84 % band over seeds of max SIC against `xkey`, one panel per `panel_key` value."""
     panels = sorted({r[panel_key] for r in rows})
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False, sharey=True)
@@ -63,7 +63,7 @@ def max_sic_vs(rows: list[dict], xkey: str, xlabel: str, panel_key: str, stem, m
             ax.plot(xs, q[:, 1], "o-", color=c, label=method, ms=3)
             ax.fill_between(xs, q[:, 0], q[:, 2], color=c, alpha=0.2, lw=0)
         ax.axhline(1, color="grey", ls=":", lw=1)
-        ax.set(xlabel=xlabel, title=f"{panel_key} = {p}")
+        ax.set(xlabel=xlabel, title=panel_title(p))
     axes[0][0].set_ylabel(f"max SIC (>= {min_bkg} bkg events)")
     axes[0][-1].legend(frameon=False, fontsize=8)
     save(fig, stem)

@@ -16,7 +16,7 @@ from hepad.errors import InputError
 from hepad.io.atomic import atomic_path
 from hepad.io.table import Dijets, read_table, write_table
 from hepad.methods import METHODS, Method, WindowInputs
-from hepad.windows import check_window, inject, split_pools
+from hepad.windows import check_window, inject, split_pools, truth_counts
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +49,20 @@ def make_testset(extra_test: str, signal_test: str, lo: float, hi: float, out: s
              int((test.label == 0).sum()))
 
 
-def train(method: str, window: int, n_sig: int, lo: float, hi: float, data: str, extra: str | None, signal: str | None, options: dict,
-          seed: int, device: str, out_model: str, out_info: str) -> dict:
+def train(method: str, lo: float, hi: float, data: str | None, extra: str | None, signal: str | None,
+          options: dict, seed: int, device: str, out_model: str, out_info: str) -> dict:
     if method not in METHODS:
         raise InputError(f"method {method!r} is unknown; expected one of {', '.join(METHODS)}")
     m = METHODS[method](options, seed, device)
-    d = read_table(data)
-    check_window(d, lo, hi, data)
-    win = WindowInputs(lo, hi, d,
-                       extra_bkg=read_table(extra) if extra and "extra_bkg" in m.needs else None,
-                       signal=read_table(signal) if signal and "signal" in m.needs else None)
-    info = {"window": window, "nsig": n_sig, **m.train(win)}
-    log.info("%s [%s, %s] TeV seed %d: trained in %.1f s (%d signal, %d background in the SR)", method, lo, hi,
-             seed, info["train_seconds"], info["n_sig_sr"], info["n_bkg_sr"])
+    inputs = {}
+    for key, path in (("data", data), ("extra_bkg", extra), ("signal", signal)):
+        if key in m.needs:
+            if not path:
+                raise InputError(f"{method}: needs the {key} sample; none was given")
+            inputs[key] = read_table(path)
+            check_window(inputs[key], lo, hi, path)
+    info = m.train(WindowInputs(lo, hi, **inputs))
+    log.info("%s [%s, %s] TeV seed %d: trained in %.1f s", method, lo, hi, seed, info["train_seconds"])
     m.save(out_model)
     _write_json(out_info, info)
     return info
@@ -78,11 +79,13 @@ def score(model: str, test: str, out: str) -> None:
             np.savez(f, score=s.astype(np.float64), label=t.label.astype(np.int8), mjj=t.mjj)
 
 
-def evaluate(scores: str, info: str, min_bkg: int, out: str) -> dict:
+def evaluate(scores: str, info: str, data: str, window: int, n_sig: int, min_bkg: int, out: str) -> dict:
     """Metrics of one (window, method, n_sig, seed): the summary row plus the SIC curve on the common grid."""
     with np.load(scores) as z:
         label, s = z["label"], z["score"]
-    row = {**json.loads(Path(info).read_text()), **metrics.summarize(label, s, min_bkg)}
+    row = {"window": window, "nsig": n_sig, **json.loads(Path(info).read_text())}
+    row.update(truth_counts(read_table(data), row["sr_lo"], row["sr_hi"]))
+    row.update(metrics.summarize(label, s, min_bkg))
     row["sic_grid"] = [None if not np.isfinite(v) else float(v) for v in metrics.sic_on_grid(label, s, min_bkg=min_bkg)]
     _write_json(out, row)
     return row

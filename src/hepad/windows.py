@@ -88,6 +88,12 @@ def inject(background: Dijets, pool: Dijets, n_sig: int, seed: int, source: str 
     return data[rng.permutation(len(data))]
 
 
+def truth_counts(data: Dijets, lo: float, hi: float) -> dict:
+    """Signal and background events of the mock data in the SR (simulation truth, for the summary)."""
+    sr = data[data.in_range(lo, hi)]
+    return {"n_sig_sr": int((sr.label == 1).sum()), "n_bkg_sr": int((sr.label == 0).sum())}
+
+
 def val_mask(n: int, val_fraction: float, rng: np.random.Generator) -> np.ndarray:
     """Random boolean mask selecting round(val_fraction * n) validation events."""
     mask = np.zeros(n, dtype=bool)

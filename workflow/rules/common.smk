@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from hepad.classifiers import USES_TORCH
+from hepad.methods import METHODS
 from hepad.windows import resolve_windows
 
 # `hepad` lives next to the python running snakemake (works without activating the venv).
@@ -58,6 +59,17 @@ def method_options(method):
 def gpu_request(method):
     """Training asks for a GPU only when it trains a torch model (HGB ensembles are CPU-only)."""
     return int(USES_TORCH[method_options(method)["classifier"]["kind"]])
+
+
+def model_path(wc, ext):
+    """Trained model of (window, method, nsig, seed). Methods that do not read the mock data
+    (supervised) are trained once per window and seed, under n"all", and shared by every n_sig."""
+    nsig = wc.nsig if "data" in METHODS[wc.method].needs else "all"
+    return f"{WORK}/resonant/models/w{wc.window}/{wc.method}/n{nsig}/s{wc.seed}.{ext}"
+
+
+def mock_data(wc):
+    return f"{WORK}/resonant/data/n{wc.nsig}/s{wc.seed}.h5"
 
 
 RESONANT_KEYS = [dict(window=w, method=m, nsig=n, seed=s)

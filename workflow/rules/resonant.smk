@@ -43,16 +43,19 @@ rule make_testset:
 
 
 rule train:
-    """Fit method {method} in window {window} on the mock data (n_sig, seed)."""
+    """Fit method {method} in window {window} on the mock data of (nsig, seed)."""
     input:
-        data=rules.inject_signal.output[0],
+        data=lambda wc: [] if wc.nsig == "all" else mock_data(wc),
         extra=f"{WORK}/samples/extra_train.h5",
         signal=f"{WORK}/samples/signal_train.h5",
     output:
         model=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.pkl",
         info=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
+    wildcard_constraints:
+        nsig=r"\d+|all",
     params:
         window=window_bounds,
+        data=lambda wc, input: f"--data {input.data}" if input.data else "",
         options=lambda wc: json.dumps(method_options(wc.method), sort_keys=True),
         device=config["device"],
         code=code_version("methods", "classifiers", "training.py", "windows.py", "resonant.py", "io"),
@@ -66,9 +69,8 @@ rule train:
     benchmark:
         f"{BENCH}/train/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
     shell:
-        "hepad --threads {threads} train --method {wildcards.method} --window-index {wildcards.window}"
-        " --window {params.window} --n-sig {wildcards.nsig} --seed {wildcards.seed}"
-        " --data {input.data} --extra {input.extra} --signal {input.signal}"
+        "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
+        " --seed {wildcards.seed} {params.data} --extra {input.extra} --signal {input.signal}"
         " --options '{params.options}' --device {params.device}"
         " --model {output.model} --info {output.info} > {log} 2>&1"
 
@@ -76,7 +78,7 @@ rule train:
 rule score:
     """Score window {window}'s test set with the trained model (CPU)."""
     input:
-        model=rules.train.output.model,
+        model=lambda wc: model_path(wc, "pkl"),
         test=rules.make_testset.output[0],
     output:
         f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
@@ -94,10 +96,11 @@ rule score:
 
 
 rule metrics:
-    """ROC, SIC and AUC of one score file."""
+    """ROC, SIC and AUC of one score file, with the SR truth counts of the mock data."""
     input:
         scores=rules.score.output[0],
-        info=rules.train.output.info,
+        info=lambda wc: model_path(wc, "json"),
+        data=mock_data,
     output:
         f"{WORK}/resonant/metrics/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
     params:
@@ -110,5 +113,6 @@ rule metrics:
     benchmark:
         f"{BENCH}/metrics/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
     shell:
-        "hepad metrics --scores {input.scores} --info {input.info} --min-bkg {params.min_bkg}"
+        "hepad metrics --scores {input.scores} --info {input.info} --data {input.data}"
+        " --window-index {wildcards.window} --n-sig {wildcards.nsig} --min-bkg {params.min_bkg}"
         " --out {output} > {log} 2>&1"

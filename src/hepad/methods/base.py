@@ -27,7 +27,7 @@ class WindowInputs:
 
     lo: float
     hi: float
-    data: Dijets  # mock data: background + injected signal, whole m_jj range (labels = truth, unused)
+    data: Dijets | None = None  # mock data: background + injected signal, whole m_jj range (labels unused)
     extra_bkg: Dijets | None = None  # extra simulated background (IAD, supervised)
     signal: Dijets | None = None  # simulated signal not injected (supervised)
 
@@ -38,14 +38,12 @@ class WindowInputs:
                              f"expected at least {MIN_EVENTS_SR}")
         return sr
 
-    def truth_counts(self) -> dict:
-        sr = self.data[self.data.in_range(self.lo, self.hi)]
-        return {"n_sig_sr": int((sr.label == 1).sum()), "n_bkg_sr": int((sr.label == 0).sum())}
-
 
 class Method(ABC):
     name: str = ""
-    needs: frozenset[str] = frozenset()  # samples besides the data: "extra_bkg", "signal"
+    # what fit() reads: "data" (the mock data), "extra_bkg", "signal". A method that does not read
+    # the data (supervised) is trained once per (window, seed) and shared by every n_sig.
+    needs: frozenset[str] = frozenset({"data"})
 
     def __init__(self, options: dict, seed: int, device: str = "auto"):
         self.options, self.seed, self.device = options, seed, device
@@ -65,7 +63,7 @@ class Method(ABC):
         t0 = time.perf_counter()
         self.fit(win)
         return {"method": self.name, "seed": self.seed, "sr_lo": win.lo, "sr_hi": win.hi,
-                **win.truth_counts(), "train_seconds": time.perf_counter() - t0}
+                "train_seconds": time.perf_counter() - t0}
 
     def save(self, path) -> None:
         with atomic_path(path) as tmp, open(tmp, "wb") as f:

@@ -6,7 +6,7 @@ from hepad.errors import InputError
 
 class IAD(ClassifierMethod):
     name = "iad"
-    needs = frozenset({"extra_bkg"})
+    needs = frozenset({"data", "extra_bkg"})
 
     def samples(self, win: WindowInputs):
         if win.extra_bkg is None:
