@@ -15,7 +15,7 @@ from hepad.windows import inject, split_pools, truth_counts
 
 SR = (3.3, 3.7)
 OPTIONS = {"classifier": {"kind": "hgb", "n_models": 5, "max_iter": 200}, "val_fraction": 0.5, "sideband_width": 0.2}
-N_BKG = 400_000
+N_BKG = 1_000_000  # the R&D size: S/sqrt(B) = 2 means ~660 signal events in the SR, as in the papers
 
 
 def dijets(raw):

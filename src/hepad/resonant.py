@@ -16,7 +16,7 @@ from hepad.errors import InputError
 from hepad.io.atomic import atomic_path
 from hepad.io.table import Dijets, read_table, write_table
 from hepad.methods import METHODS, Method, WindowInputs
-from hepad.windows import check_window, inject, split_pools, truth_counts
+from hepad.windows import MIN_EVENTS_SR, check_window, inject, split_pools, truth_counts
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,13 @@ def make_data(background: str, signal: str, n_sig: int, seed: int, out: str) -> 
 def make_testset(extra_test: str, signal_test: str, lo: float, hi: float, out: str) -> None:
     """The window's test set, shared by all methods, n_sig and seeds: held-out background and
     never-injected signal in the SR."""
-    parts = []
-    for path in (extra_test, signal_test):
-        d = read_table(path)
-        check_window(d, lo, hi, path)
-        parts.append(d[d.in_range(lo, hi)])
-    test = Dijets.concat(parts)
+    bkg, sig = read_table(extra_test), read_table(signal_test)
+    check_window(bkg, lo, hi, extra_test)
+    sig = sig[sig.in_range(lo, hi)]
+    if len(sig) < MIN_EVENTS_SR:
+        raise InputError(f"{signal_test}: {len(sig)} signal events in the window [{lo}, {hi}] TeV; expected at least "
+                         f"{MIN_EVENTS_SR} to measure a signal efficiency (enlarge the signal pool or the test fraction)")
+    test = Dijets.concat([bkg[bkg.in_range(lo, hi)], sig])
     write_table(out, test, attrs={"sr_lo": lo, "sr_hi": hi})
     log.info("test set [%s, %s] TeV: %d signal, %d background", lo, hi, int((test.label == 1).sum()),
              int((test.label == 0).sum()))
@@ -60,7 +61,8 @@ def train(method: str, lo: float, hi: float, data: str | None, extra: str | None
             if not path:
                 raise InputError(f"{method}: needs the {key} sample; none was given")
             inputs[key] = read_table(path)
-            check_window(inputs[key], lo, hi, path)
+            if key != "signal":  # the signal pool need not span every window; counts are checked in fit()
+                check_window(inputs[key], lo, hi, path)
     info = m.train(WindowInputs(lo, hi, **inputs))
     log.info("%s [%s, %s] TeV seed %d: trained in %.1f s", method, lo, hi, seed, info["train_seconds"])
     m.save(out_model)

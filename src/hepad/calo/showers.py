@@ -23,6 +23,7 @@ import numpy as np
 
 from hepad.errors import InputError
 from hepad.io.atomic import atomic_path
+from hepad.io.hdf5 import open_hdf5, require_keys
 
 # Geometry (mm unless stated); depth is measured from the front face at z = 1.00 m.
 Z_FRONT_M = 1.00  # front face, metres from the detector centre
@@ -129,17 +130,8 @@ def _check(source: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def read_showers(path: str | Path) -> Showers:
     """Read and validate a CaloGAN-layout HDF5 file (voxels float32, energy float64)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found; expected an HDF5 file of CaloGAN showers")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise InputError(f"{path}: not a readable HDF5 file ({e})") from None
-    with f:
-        missing = [k for k in KEYS if k not in f]
-        if missing:
-            raise InputError(f"{path}: missing key(s) {', '.join(missing)}; expected {', '.join(KEYS)}")
+    with open_hdf5(path, "an HDF5 file of CaloGAN showers") as f:
+        require_keys(f, KEYS, path)
         raw = {k: f[k][()] for k in KEYS}
     a = _check(str(path), raw)
     return Showers(

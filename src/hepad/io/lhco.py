@@ -19,6 +19,7 @@ import numpy as np
 from hepad.errors import InputError
 from hepad.features import KINEMATIC_COLUMNS, lhco_to_dijets
 from hepad.io.atomic import atomic_path
+from hepad.io.hdf5 import open_hdf5
 from hepad.io.table import COLUMNS, Dijets
 
 LHCO_COLUMNS = KINEMATIC_COLUMNS + ("label",)
@@ -107,15 +108,6 @@ def _frame_column_names(g: h5py.Group) -> list[str]:
 # ---------------------------------------------------------------- public readers
 
 
-def _open_hdf5(path: Path) -> h5py.File:
-    if not path.is_file():
-        raise InputError(f"{path}: file not found; expected the LHCO R&D features file (pandas HDF5)")
-    try:
-        return h5py.File(path, "r")
-    except OSError as e:
-        raise InputError(f"{path}: not a readable HDF5 file ({e}); expected a pandas HDF5 file") from None
-
-
 def _check_finite_rows(values: np.ndarray, path: Path) -> None:
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
@@ -134,7 +126,7 @@ def _check_labels(label: np.ndarray, path: Path) -> None:
 def read_lhco_raw(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     """The 14 kinematic columns (N, 14) in GeV and the label column (None if absent)."""
     path = Path(path)
-    with _open_hdf5(path) as f:
+    with open_hdf5(path, "the LHCO R&D features file (pandas HDF5)") as f:
         frames = _find_frames(f)
         if len(frames) != 1:
             what = f"{len(frames)} pandas tables ({', '.join(frames)})" if frames else "no pandas table"

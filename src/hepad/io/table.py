@@ -14,6 +14,7 @@ import numpy as np
 
 from hepad.errors import InputError
 from hepad.io.atomic import atomic_path
+from hepad.io.hdf5 import open_hdf5, require_keys
 
 FEATURES = ("mj1", "dmj", "tau21_1", "tau21_2")  # what the classifiers and flows see
 COLUMNS = ("mjj",) + FEATURES + ("label",)
@@ -69,17 +70,8 @@ def write_table(path: str | Path, d: Dijets, attrs: dict | None = None) -> None:
 
 
 def read_table(path: str | Path) -> Dijets:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found; expected a canonical dijet table (HDF5)")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise InputError(f"{path}: not a readable HDF5 file ({e})") from None
-    with f:
-        missing = [c for c in COLUMNS if c not in f]
-        if missing:
-            raise InputError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+    with open_hdf5(path, "a canonical dijet table (HDF5)") as f:
+        require_keys(f, COLUMNS, path, "column")
         n = {c: f[c].shape for c in COLUMNS}
         if len({s for s in n.values()}) != 1 or len(n["mjj"]) != 1:
             raise InputError(f"{path}: columns have shapes {n}; expected equal 1-d columns")
