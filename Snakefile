@@ -1,5 +1,5 @@
 # hepad: anomaly detection workflows. Config: config/config.yaml (toy, laptop scale) by default;
-# --configfile config/ci.yaml (tiny) or config/paper.yaml (real data, cluster).
+# --configfile config/ci.yaml for the tiny CI run. Rules live in workflow/rules/, one file per stage.
 from hepad.config import validate_config
 
 configfile: "config/config.yaml"
