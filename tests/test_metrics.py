@@ -56,6 +56,16 @@ def test_gaussian_classifier_matches_analytic_roc(d):
     assert m["sic_tpr_0.2"] == pytest.approx(0.2 / math.sqrt(fpr), rel=1.5 / math.sqrt(n * fpr))
 
 
+def test_auc_matches_mann_whitney_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(4)
+    y = rng.random(5000) < 0.3
+    s = np.round(rng.normal(y * 0.7, 1.0), 1)  # coarse scores: many ties
+    fpr, tpr, _ = metrics.roc(y, s)
+    assert metrics.auc(fpr, tpr) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
 def test_sic_at_fpr_is_nan_when_too_few_background_events_pass():
     y = labels(100, 1000)
     s = np.r_[np.ones(100), np.zeros(1000)] + np.linspace(0, 0.5, 1100)

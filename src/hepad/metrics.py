@@ -10,7 +10,6 @@ gives the no-floor convention (ceiling 1/sqrt(1/N_bkg)).
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 MIN_BKG = 25
 TPR_GRID = np.linspace(0.0, 1.0, 201)[1:]  # common grid for bands over seeds
@@ -33,6 +32,12 @@ def roc(label: np.ndarray, score: np.ndarray, weight: np.ndarray | None = None):
     bkg = np.cumsum(w * ~lab)[last]
     nb_pass = np.cumsum(~lab)[last]
     return bkg / bkg[-1], sig / sig[-1], nb_pass
+
+
+def auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    """Area under the ROC from `roc()` (ties grouped, so a tie counts one half as in Mann-Whitney).
+    Own implementation: importing sklearn.metrics costs ~1.5 s per metrics job."""
+    return float(np.trapezoid(np.r_[0.0, tpr], np.r_[0.0, fpr]))
 
 
 def sic_curve(fpr: np.ndarray, tpr: np.ndarray):
@@ -73,7 +78,7 @@ def summarize(label, score, min_bkg: int = MIN_BKG) -> dict:
         "sic_tpr_0.2": sic_at_tpr(fpr, tpr, 0.2),
         "sic_tpr_0.3": sic_at_tpr(fpr, tpr, 0.3),
         "sic_fpr_1e-3": sic_at_fpr(fpr, tpr, 1e-3, n_bkg, min_bkg),
-        "auc": float(roc_auc_score(label, score)),
+        "auc": auc(fpr, tpr),
         "n_sig_test": int(label.sum()),
         "n_bkg_test": n_bkg,
         "sic_min_bkg": int(min_bkg),
