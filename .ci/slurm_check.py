@@ -1,0 +1,35 @@
+"""After `snakemake --profile cluster` and a local run of config/ci.yaml: every rule but the
+local ones ran as a SLURM job, and the results equal the local run's (same seeds, CPU)."""
+
+import csv
+import re
+import sys
+from pathlib import Path
+
+slurm, local, slurm_log, local_log = map(Path, sys.argv[1:5])
+LOCAL_RULES = {"all"}
+
+
+def rules_run(log: Path) -> set[str]:
+    return set(re.findall(r"^(?:local)?rule (\w+):", log.read_text(), flags=re.M)) - LOCAL_RULES
+
+
+expected = rules_run(local_log)
+on_slurm = set()
+for d in (slurm / ".snakemake" / "slurm_logs").iterdir():  # rule_<name>/ or group_<group>_<rule>_<rule>/
+    on_slurm |= {d.name[5:]} if d.name.startswith("rule_") else {r for r in expected if f"_{r}" in d.name}
+job_ids = re.findall(r"submitted with SLURM jobid (\d+)", slurm_log.read_text())
+print(f"SLURM job ids: {', '.join(job_ids)}")
+print(f"rules run locally: {sorted(expected)}; rules run as SLURM jobs: {sorted(on_slurm)}")
+missing = expected - on_slurm
+assert not missing, f"rules that did not run as SLURM jobs: {sorted(missing)}"
+
+
+def summary(run: Path) -> list[dict]:
+    with open(run / "results" / "ci" / "resonant" / "summary.csv") as f:
+        return [{k: v for k, v in r.items() if k != "train_seconds"} for r in csv.DictReader(f)]
+
+
+a, b = summary(slurm), summary(local)
+assert a == b, "summary.csv of the SLURM run differs from the local run"
+print(f"summary.csv: {len(a)} rows, SLURM run == local run (all columns but train_seconds)")

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Real SLURM test: bring up a single-node cluster with a fake GPU (../shared/slurm/up.sh), run
+# config/ci.yaml through `snakemake --profile cluster`, check that every rule but `all` ran as a
+# SLURM job and that the results equal a local run. Everything under `timeout -k`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+UP="${HEPAD_SLURM_UP:-$ROOT/../shared/slurm/up.sh}"
+cd "$ROOT"
+.venv/bin/python -m pip install -q -e '.[cluster]' > .venv/pip-cluster.log 2>&1 || { cat .venv/pip-cluster.log; exit 1; }
+timeout -k 10 300 bash "$UP"
+export PATH="$ROOT/.venv/bin:$PATH"  # jobs inherit the submitting shell's environment
+work="$(mktemp -d)"
+# Test overrides for this node: no accounting database (squeue for job status), quick first poll,
+# at most 2 jobs at once on its 2 CPUs.
+timeout -k 30 1200 snakemake --profile cluster --configfile config/ci.yaml -d "$work/slurm" \
+  --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --jobs 2 --cores 2 > "$work/slurm.log" 2>&1 \
+  || { tail -50 "$work/slurm.log"; exit 1; }
+grep -E "submitted with SLURM jobid" "$work/slurm.log"
+timeout -k 30 900 snakemake --cores 2 --configfile config/ci.yaml -d "$work/local" > "$work/local.log" 2>&1 \
+  || { tail -50 "$work/local.log"; exit 1; }
+python .ci/slurm_check.py "$work/slurm" "$work/local" "$work/slurm.log" "$work/local.log"
+
+# A failing job is retried (profile: retries 2) and then reported with its SLURM log path:
+# n_sig larger than the signal pool makes inject_signal fail on every attempt.
+sed 's/^  n_sig: \[600\]/  n_sig: [100000]/' config/ci.yaml > "$work/bad.yaml"
+if timeout -k 30 600 snakemake --profile cluster --configfile "$work/bad.yaml" -d "$work/slurm" \
+    --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --jobs 2 --cores 2 \
+    > "$work/fail.log" 2>&1; then
+  echo "expected the run with n_sig = 100000 to fail"; exit 1
+fi
+tries=$(grep -c "Error in rule inject_signal" "$work/fail.log" || true)
+grep -E "Error in rule inject_signal|slurm_logs/rule_inject_signal|exceeds the" "$work/fail.log" | sort | uniq -c
+[ "$tries" -ge 3 ] || { echo "inject_signal failed $tries times; expected 3 (2 retries)"; tail -40 "$work/fail.log"; exit 1; }
+echo "failing job: retried twice, then reported with its log"
+rm -rf "$work"
