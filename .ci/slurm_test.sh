@@ -10,6 +10,7 @@ cd "$ROOT"
 timeout -k 10 300 bash "$UP"
 export PATH="$ROOT/.venv/bin:$PATH"  # jobs inherit the submitting shell's environment
 work="$(mktemp -d)"
+timeout -k 10 120 snakemake --profile cluster --configfile config/ci.yaml --lint  # the profile lints
 # Test overrides for this node: no accounting database (squeue for job status), quick first poll,
 # at most 2 jobs at once on its 2 CPUs.
 timeout -k 30 1200 snakemake --profile cluster --configfile config/ci.yaml -d "$work/slurm" \
@@ -28,8 +29,9 @@ if timeout -k 30 600 snakemake --profile cluster --configfile "$work/bad.yaml" -
     > "$work/fail.log" 2>&1; then
   echo "expected the run with n_sig = 100000 to fail"; exit 1
 fi
-tries=$(grep -c "Error in rule inject_signal" "$work/fail.log" || true)
-grep -E "Error in rule inject_signal|slurm_logs/rule_inject_signal|exceeds the" "$work/fail.log" | sort | uniq -c
-[ "$tries" -ge 3 ] || { echo "inject_signal failed $tries times; expected 3 (2 retries)"; tail -40 "$work/fail.log"; exit 1; }
-echo "failing job: retried twice, then reported with its log"
+grep -E "Error in rule inject_signal|slurm_logs/rule_inject_signal/100000_0" "$work/fail.log"
+tries=$(grep -c "submitted with SLURM jobid .*rule_inject_signal/100000_0/" "$work/fail.log" || true)
+[ "$tries" -eq 3 ] || { echo "inject_signal was submitted $tries times; expected 3 (2 retries)"; tail -40 "$work/fail.log"; exit 1; }
+grep -q "error: .*n_sig = 100000 exceeds the" "$work/slurm/logs/ci/inject_signal/n100000_s0.log"
+echo "failing job: submitted 3 times (2 retries), reported with its log; its error: $(cat "$work/slurm/logs/ci/inject_signal/n100000_s0.log")"
 rm -rf "$work"
