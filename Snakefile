@@ -9,6 +9,7 @@ validate_config(config, workflow.source_path("workflow/schemas/config.schema.yam
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/resonant.smk"
+include: "workflow/rules/calo.smk"
 include: "workflow/rules/aggregate.smk"
 
 
@@ -16,3 +17,4 @@ include: "workflow/rules/aggregate.smk"
 rule all:
     input:
         f"{RESULTS}/resonant/summary.csv",
+        CALO_TARGETS,

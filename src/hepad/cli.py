@@ -162,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--figdir", required=True)
     s.add_argument("--min-bkg", type=int, default=25)
     s.set_defaults(func=_aggregate_resonant)
+
+    # The other studies' steps live beside their code: each module has add_commands(subparsers).
+    import importlib
+
+    for module in ("hepad.calo.commands", "hepad.io.commands"):
+        importlib.import_module(module).add_commands(sub)
     return p
 
 

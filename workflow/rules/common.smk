@@ -74,3 +74,12 @@ def mock_data(wc):
 
 RESONANT_KEYS = [dict(window=w, method=m, nsig=n, seed=s)
                  for w in WINDOW_IDS for m in R["methods"] for n in R["n_sig"] for s in R["seeds"]]
+
+
+DATA_DIR = config.get("data_dir", "data")
+
+
+def dataset_path(name):
+    """Local path of the public file `name` of resources/datasets.yaml: under `data_dir`, where the
+    download rule puts it (or where the user already has it)."""
+    return os.path.join(DATA_DIR, name)

@@ -1,0 +1,2 @@
+# CaloFlow likelihood tagging (showers -> Flow-I/Flow-II -> scores -> studies).
+CALO_TARGETS = []
