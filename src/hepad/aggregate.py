@@ -57,6 +57,36 @@ def figures(rows: list[dict], figdir: str, min_bkg: int) -> None:
                      panel_title=lambda _: f"SR [{sel[0]['sr_lo']:.2f}, {sel[0]['sr_hi']:.2f}] TeV")
 
 
+def flow_losses(files: list[str], figure: str) -> None:
+    """Per-epoch losses of the shared flows: sideband flows (w*/n*/s*) and SIGMA models (n*/s*)."""
+    histories = defaultdict(dict)
+    for p in files:
+        parts = Path(p).parts
+        label = " ".join(parts[-3:-1] + (Path(p).name.split(".")[0],)) if parts[-3].startswith("w") else \
+            " ".join((parts[-2], Path(p).name.split(".")[0]))
+        panel = "sideband flows" if parts[-3].startswith("w") else "SIGMA"
+        with open(p) as f:
+            histories[panel][label] = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    plots.flow_losses(histories, figure)
+
+
+CLOSURE_COLUMNS = ["window", "method", "nsig", "seed", "sr_lo", "sr_hi", "closure_auc", "n_template", "n_true_bkg"]
+
+
+def closure_table(files: list[str], out: str) -> None:
+    """template_closure.csv from the validation jobs' .../w{window}/{method}/n{nsig}/s{seed}.json."""
+    rows = []
+    for p in files:
+        w, method, n, s = Path(p).parts[-4:]
+        rows.append({"window": int(w[1:]), "method": method, "nsig": int(n[1:]), "seed": int(s[1:].split(".")[0]),
+                     **json.loads(Path(p).read_text())})
+    rows.sort(key=lambda r: (r["window"], r["method"], r["nsig"], r["seed"]))
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CLOSURE_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
+
+
 def aggregate(metric_files: list[str], out_csv: str, figdir: str, min_bkg: int) -> None:
     rows = read_rows(metric_files)
     figures(rows, figdir, min_bkg)

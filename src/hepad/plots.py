@@ -67,3 +67,51 @@ def max_sic_vs(rows: list[dict], xkey: str, xlabel: str, panel_key: str, stem, m
     axes[0][0].set_ylabel(f"max SIC (>= {min_bkg} bkg events)")
     axes[0][-1].legend(frameon=False, fontsize=8)
     save(fig, stem)
+
+
+def training_cost(methods: list[dict], stem) -> None:
+    """Stacked bars: each method's own training jobs + the shared flows it uses (seconds)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    names = [m["method"] for m in methods]
+    own = np.array([m["own_seconds"] for m in methods])
+    flow = np.array([m["flow_seconds"] for m in methods])
+    ax.bar(names, own, color=[COLORS.get(n, "grey") for n in names], label="method's own training jobs")
+    ax.bar(names, flow, bottom=own, color="lightgrey", hatch="//", label="shared flows it uses")
+    total = {m["method"]: m["total_seconds"] for m in methods}
+    if "sigma" in total and total.get("cathode"):
+        ax.set_title(f"SIGMA / CATHODE total training time = {total['sigma'] / total['cathode']:.2f}", fontsize=9)
+    ax.set(ylabel="training wall time, summed over jobs [s]")
+    ax.legend(frameon=False, fontsize=8)
+    save(fig, stem)
+
+
+def template_vs_background(template, background, sr_data, title: str, stem) -> None:
+    """Per feature: template, true SR background and SR data (normalised histograms)."""
+    from hepad.io.table import FEATURES
+
+    fig, axes = plt.subplots(1, len(FEATURES) + 1, figsize=(3.2 * (len(FEATURES) + 1), 3.0))
+    cols = [("mjj", lambda d: d.mjj)] + [(f, lambda d, i=i: d.x[:, i]) for i, f in enumerate(FEATURES)]
+    for ax, (name, get) in zip(axes, cols):
+        edges = np.histogram_bin_edges(get(background), bins=40)
+        for d, label, kw in ((background, "true SR background", dict(color="black", lw=1.5)),
+                             (template, "template", dict(color="tab:green", ls="--")),
+                             (sr_data, "SR data", dict(color="tab:red", lw=0.8))):
+            ax.hist(get(d), bins=edges, density=True, histtype="step", label=label, **kw)
+        ax.set(xlabel=name, yticks=[])
+    axes[0].legend(frameon=False, fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    save(fig, stem)
+
+
+def flow_losses(histories: dict, stem) -> None:
+    """histories: {panel: {label: [rows epoch, train_loss, val_loss]}}; validation loss per epoch."""
+    fig, axes = plt.subplots(1, len(histories), figsize=(4.5 * len(histories), 3.4), squeeze=False)
+    for ax, (panel, runs) in zip(axes[0], sorted(histories.items())):
+        for i, (label, rows) in enumerate(sorted(runs.items())):
+            ep = [r["epoch"] + 1 for r in rows]
+            c = plt.cm.viridis(i / max(len(runs) - 1, 1))
+            ax.plot(ep, [r["val_loss"] for r in rows], color=c, lw=1, label=label if i < 12 else None)
+            ax.plot(ep, [r["train_loss"] for r in rows], color=c, lw=0.6, ls=":")
+        ax.set(xlabel="epoch", ylabel="negative log-likelihood per event", title=f"{panel} (solid: val, dotted: train)")
+        ax.legend(frameon=False, fontsize=6)
+    save(fig, stem)

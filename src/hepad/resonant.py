@@ -50,28 +50,81 @@ def make_testset(extra_test: str, signal_test: str, lo: float, hi: float, out: s
              int((test.label == 0).sum()))
 
 
+def _load_flow(path: str):
+    from hepad.flows import DensityModel
+
+    if not Path(path).is_file():
+        raise InputError(f"{path}: flow model not found; run its training step first")
+    return DensityModel.load(path)
+
+
+def _job(kind: str, data: str, lo: float | None, hi: float | None, seed: int) -> str:
+    """Names a flow-training job in logs and errors: window, n_sig (from the mock data), seed."""
+    import h5py
+
+    with h5py.File(data, "r") as f:
+        n_sig = f.attrs.get("n_sig", "?")
+    where = "all windows" if lo is None else f"SR [{lo}, {hi}] TeV"
+    return f"{kind} {where} n_sig {n_sig} seed {seed}"
+
+
+def train_bkg_flow(data: str, lo: float, hi: float, options: dict, seed: int, device: str, out: str,
+                   losses: str, checkpoint: str) -> None:
+    """The window's sideband flow p_bg(x | m), shared by ANODE, CATHODE and R-ANODE."""
+    from hepad.methods.background import train_background_flow
+
+    d = read_table(data)
+    check_window(d, lo, hi, data)
+    model, result = train_background_flow(d, lo, hi, options, seed, device, _job("bkg_flow", data, lo, hi, seed),
+                                          checkpoint, losses)
+    model.save(out)
+    Path(checkpoint).unlink(missing_ok=True)
+    log.info("background flow trained in %.1f s (%d epochs)", result.seconds, len(result.history))
+
+
+def train_sigma(data: str, options: dict, seed: int, device: str, out: str, losses: str, checkpoint: str) -> None:
+    """SIGMA's one model of all data for every window."""
+    from hepad.methods.sigma import train_sigma as fit_sigma
+
+    model, result = fit_sigma(read_table(data), options, seed, device, _job("sigma", data, None, None, seed),
+                              checkpoint, losses)
+    model.save(out)
+    Path(checkpoint).unlink(missing_ok=True)
+    log.info("SIGMA model trained in %.1f s (%d epochs)", result.seconds, len(result.history))
+
+
 def train(method: str, lo: float, hi: float, data: str | None, extra: str | None, signal: str | None,
-          options: dict, seed: int, device: str, out_model: str, out_info: str) -> dict:
+          options: dict, seed: int, device: str, out_model: str, out_info: str, bkg_flow: str | None = None,
+          sigma: str | None = None) -> dict:
     if method not in METHODS:
         raise InputError(f"method {method!r} is unknown; expected one of {', '.join(METHODS)}")
     m = METHODS[method](options, seed, device)
     inputs = {}
-    for key, path in (("data", data), ("extra_bkg", extra), ("signal", signal)):
+    for key, path in (("data", data), ("extra_bkg", extra), ("signal", signal), ("bkg_flow", bkg_flow),
+                      ("sigma", sigma)):
         if key in m.needs:
             if not path:
-                raise InputError(f"{method}: needs the {key} sample; none was given")
+                raise InputError(f"{method}: needs the {key} {'model' if key in ('bkg_flow', 'sigma') else 'sample'}; "
+                                 "none was given")
+            if key in ("bkg_flow", "sigma"):
+                inputs[key] = _load_flow(path).to(device)
+                continue
             inputs[key] = read_table(path)
             if key != "signal":  # the signal pool need not span every window; counts are checked in fit()
                 check_window(inputs[key], lo, hi, path)
     info = m.train(WindowInputs(lo, hi, **inputs))
+    for key in ("history", "w"):  # per-epoch losses of a method's own flow, R-ANODE's fitted w
+        if hasattr(m, key):
+            info[key] = getattr(m, key)
     log.info("%s [%s, %s] TeV seed %d: trained in %.1f s", method, lo, hi, seed, info["train_seconds"])
     m.save(out_model)
     _write_json(out_info, info)
     return info
 
 
-def score(model: str, test: str, out: str) -> None:
+def score(model: str, test: str, out: str, bkg_flow: str | None = None) -> None:
     m = Method.load(model)
+    m.attach(bkg_flow=None if bkg_flow is None else _load_flow(bkg_flow))
     t = read_table(test)
     s = m.score(t)
     if not np.all(np.isfinite(s)):
@@ -96,3 +149,18 @@ def evaluate(scores: str, info: str, data: str, window: int, n_sig: int, min_bkg
 def _write_json(path: str, obj: dict) -> None:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(obj, indent=1) + "\n")
+
+
+def validate_template(method: str, lo: float, hi: float, data: str, options: dict, seed: int, device: str,
+                      out_json: str, figure: str, bkg_flow: str | None = None, sigma: str | None = None) -> dict:
+    """Re-draw the template a template method trained on (same seed: the same events) and compare
+    it with the true SR background of the mock data."""
+    from hepad import validation
+
+    m = METHODS[method](options, seed, device)
+    if not hasattr(m, "template"):
+        raise InputError(f"{method}: has no background template to validate")
+    models = {k: _load_flow(p).to(device) for k, p in (("bkg_flow", bkg_flow), ("sigma", sigma)) if k in m.needs}
+    win = WindowInputs(lo, hi, read_table(data), **models)
+    sr = win.signal_region(win.data, "data")
+    return validation.validate(m.template(win, sr), sr, lo, hi, seed, m.tag(win), out_json, figure)

@@ -42,12 +42,66 @@ rule make_testset:
         " --window {params.window} --out {output} > {log} 2>&1"
 
 
+rule train_bkg_flow:
+    """The sideband flow p_bg(x | m_jj) of window {window} on the mock data of (nsig, seed): trained
+    once, used by ANODE, CATHODE and R-ANODE. Resumes from its checkpoint after a kill."""
+    input:
+        mock_data,
+    output:
+        model=f"{WORK}/resonant/bkg_flow/w{{window}}/n{{nsig}}/s{{seed}}.pt",
+        losses=f"{WORK}/resonant/bkg_flow/w{{window}}/n{{nsig}}/s{{seed}}.losses.csv",
+    params:
+        window=window_bounds,
+        options=json.dumps(R["flow"], sort_keys=True),
+        checkpoint=lambda wc, output: output.model + ".ckpt",
+        device=config["device"],
+        code=code_version("flows", "methods", "training.py", "resonant.py", "io"),
+    threads: config["threads"]["train"]
+    resources:
+        gpu=1,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/train_bkg_flow/w{{window}}/n{{nsig}}/s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_bkg_flow/w{{window}}/n{{nsig}}/s{{seed}}.tsv"
+    shell:
+        "hepad --threads {threads} train-bkg-flow --data {input} --window {params.window}"
+        " --options '{params.options}' --seed {wildcards.seed} --device {params.device}"
+        " --model {output.model} --losses {output.losses} --checkpoint {params.checkpoint} > {log} 2>&1"
+
+
+rule train_sigma:
+    """SIGMA's one model of all the mock data of (nsig, seed), used in every window."""
+    input:
+        mock_data,
+    output:
+        model=f"{WORK}/resonant/sigma/n{{nsig}}/s{{seed}}.pt",
+        losses=f"{WORK}/resonant/sigma/n{{nsig}}/s{{seed}}.losses.csv",
+    params:
+        options=json.dumps(sigma_options(), sort_keys=True),
+        checkpoint=lambda wc, output: output.model + ".ckpt",
+        device=config["device"],
+        code=code_version("flows", "methods", "training.py", "resonant.py", "io"),
+    threads: config["threads"]["train"]
+    resources:
+        gpu=1,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/train_sigma/n{{nsig}}/s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_sigma/n{{nsig}}/s{{seed}}.tsv"
+    shell:
+        "hepad --threads {threads} train-sigma --data {input}"
+        " --options '{params.options}' --seed {wildcards.seed} --device {params.device}"
+        " --model {output.model} --losses {output.losses} --checkpoint {params.checkpoint} > {log} 2>&1"
+
+
 rule train:
     """Fit method {method} in window {window} on the mock data of (nsig, seed)."""
     input:
-        data=lambda wc: [] if wc.nsig == "all" else mock_data(wc),
-        extra=f"{WORK}/samples/extra_train.h5",
-        signal=f"{WORK}/samples/signal_train.h5",
+        unpack(train_inputs),
     output:
         model=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.pkl",
         info=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
@@ -55,10 +109,12 @@ rule train:
         nsig=r"\d+|all",
     params:
         window=window_bounds,
-        data=lambda wc, input: f"--data {input.data}" if input.data else "",
+        inputs=lambda wc, input: " ".join(flag(f"--{o}", input, k) for o, k in (
+            ("data", "data"), ("extra", "extra_bkg"), ("signal", "signal"), ("bkg-flow", "bkg_flow"),
+            ("sigma-model", "sigma"))),
         options=lambda wc: json.dumps(method_options(wc.method), sort_keys=True),
         device=config["device"],
-        code=code_version("methods", "classifiers", "training.py", "windows.py", "resonant.py", "io"),
+        code=code_version("methods", "classifiers", "flows", "training.py", "windows.py", "resonant.py", "io"),
     threads: config["threads"]["train"]
     resources:
         gpu=lambda wc: gpu_request(wc.method),
@@ -70,7 +126,7 @@ rule train:
         f"{BENCH}/train/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
     shell:
         "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
-        " --seed {wildcards.seed} {params.data} --extra {input.extra} --signal {input.signal}"
+        " --seed {wildcards.seed} {params.inputs}"
         " --options '{params.options}' --device {params.device}"
         " --model {output.model} --info {output.info} > {log} 2>&1"
 
@@ -80,10 +136,12 @@ rule score:
     input:
         model=lambda wc: model_path(wc, "pkl"),
         test=rules.make_testset.output[0],
+        bkg_flow=lambda wc: bkg_flow_path(wc) if "bkg_flow" in METHODS[wc.method].score_needs else [],
     output:
         f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
     params:
-        code=code_version("methods", "classifiers", "resonant.py", "io"),
+        bkg_flow=lambda wc, input: flag("--bkg-flow", input, "bkg_flow") if input.bkg_flow else "",
+        code=code_version("methods", "classifiers", "flows", "resonant.py", "io"),
     threads: config["threads"]["score"]
     conda:
         ENV
@@ -92,7 +150,8 @@ rule score:
     benchmark:
         f"{BENCH}/score/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
     shell:
-        "hepad --threads {threads} score --model {input.model} --test {input.test} --out {output} > {log} 2>&1"
+        "hepad --threads {threads} score --model {input.model} --test {input.test} {params.bkg_flow}"
+        " --out {output} > {log} 2>&1"
 
 
 rule metrics:
@@ -116,3 +175,34 @@ rule metrics:
         "hepad metrics --scores {input.scores} --info {input.info} --data {input.data}"
         " --window-index {wildcards.window} --n-sig {wildcards.nsig} --min-bkg {params.min_bkg}"
         " --out {output} > {log} 2>&1"
+
+
+rule validate_template:
+    """Template of method {method} (CATHODE, SIGMA) in window {window} against the true SR
+    background of the mock data (simulation truth): feature histograms and the closure AUC."""
+    input:
+        unpack(lambda wc: {k: v for k, v in train_inputs(wc).items() if k in ("data", "bkg_flow", "sigma")}),
+    output:
+        json=f"{WORK}/resonant/validation/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
+        png=report(f"{RESULTS}/figures/template_w{{window}}_{{method}}_n{{nsig}}_s{{seed}}.png",
+                   caption="../report/template.rst", category="Resonant", subcategory="Template validation"),
+        pdf=f"{RESULTS}/figures/template_w{{window}}_{{method}}_n{{nsig}}_s{{seed}}.pdf",
+    params:
+        window=window_bounds,
+        inputs=lambda wc, input: " ".join(flag(f"--{o}", input, k) for o, k in (
+            ("bkg-flow", "bkg_flow"), ("sigma-model", "sigma"))),
+        options=lambda wc: json.dumps(method_options(wc.method), sort_keys=True),
+        figure=lambda wc, output: output.pdf[:-4],
+        device=config["device"],
+        code=code_version("methods", "flows", "validation.py", "plots.py", "resonant.py"),
+    threads: config["threads"]["train"]
+    conda:
+        ENV
+    log:
+        f"{LOGS}/validate_template/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/validate_template/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
+    shell:
+        "hepad --threads {threads} validate-template --method {wildcards.method} --window {params.window}"
+        " --data {input.data} {params.inputs} --options '{params.options}' --seed {wildcards.seed}"
+        " --device {params.device} --out {output.json} --figure {params.figure} > {log} 2>&1"

@@ -30,6 +30,8 @@ class WindowInputs:
     data: Dijets | None = None  # mock data: background + injected signal, whole m_jj range (labels unused)
     extra_bkg: Dijets | None = None  # extra simulated background (IAD, supervised)
     signal: Dijets | None = None  # simulated signal not injected (supervised)
+    bkg_flow: object | None = None  # the window's sideband flow p_bg(x | m) (a DensityModel; ANODE, CATHODE, R-ANODE)
+    sigma: object | None = None  # SIGMA's model of all data, trained once per (n_sig, seed)
 
     def signal_region(self, d: Dijets, what: str) -> Dijets:
         sr = d[d.in_range(self.lo, self.hi)]
@@ -44,6 +46,10 @@ class Method(ABC):
     # what fit() reads: "data" (the mock data), "extra_bkg", "signal". A method that does not read
     # the data (supervised) is trained once per (window, seed) and shared by every n_sig.
     needs: frozenset[str] = frozenset({"data"})
+    # trained models score() needs besides the method's own file ("bkg_flow"): they are shared
+    # files, not copied into every method's pickle, and are given to score() through attach().
+    score_needs: frozenset[str] = frozenset()
+    trains_flow: bool = False  # fits a flow of its own (its training job asks for a GPU)
 
     def __init__(self, options: dict, seed: int, device: str = "auto"):
         self.options, self.seed, self.device = options, seed, device
@@ -64,6 +70,16 @@ class Method(ABC):
         self.fit(win)
         return {"method": self.name, "seed": self.seed, "sr_lo": win.lo, "sr_hi": win.hi,
                 "train_seconds": time.perf_counter() - t0}
+
+    def attach(self, **models) -> None:
+        """Give back the shared models of `score_needs` after load()."""
+        for key in self.score_needs:
+            if models.get(key) is None:
+                raise InputError(f"{self.name}: scoring needs the {key} model; none was given")
+            setattr(self, key, models[key])
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in self.score_needs}
 
     def save(self, path) -> None:
         with atomic_path(path) as tmp, open(tmp, "wb") as f:

@@ -1,0 +1,72 @@
+"""Compute accounting of the resonant study from the training jobs' snakemake benchmark files.
+
+A method's training cost = its own training jobs + the shared flows it uses: the sideband flows
+(one per window, n_sig, seed) for ANODE, CATHODE and R-ANODE, SIGMA's one model per (n_sig, seed)
+for SIGMA. A shared flow is counted in full for each method that uses it: that is what running
+the method alone would cost.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from hepad.errors import InputError
+from hepad.io.atomic import atomic_path
+
+JOB = re.compile(r"(?P<rule>train|train_bkg_flow|train_sigma)/(?:w(?P<window>\d+)/)?(?:(?P<method>[a-z_]+)/)?"
+                 r"n(?P<nsig>\d+|all)/s(?P<seed>\d+)\.tsv$")
+SHARED = {"anode": "train_bkg_flow", "cathode": "train_bkg_flow", "ranode": "train_bkg_flow", "sigma": "train_sigma"}
+JOB_COLUMNS = ["rule", "window", "method", "nsig", "seed", "seconds", "cpu_seconds", "max_rss_mb"]
+METHOD_COLUMNS = ["method", "n_jobs", "own_seconds", "shared_flow", "n_flows", "flow_seconds", "total_seconds"]
+
+
+def read_benchmark(path: str) -> dict:
+    m = JOB.search(Path(path).as_posix())
+    if m is None:
+        raise InputError(f"{path}: not a training benchmark file (expected .../train*/[w*/][method/]n*/s*.tsv)")
+    with open(path) as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    if not rows or "s" not in rows[0]:
+        raise InputError(f"{path}: expected a snakemake benchmark table with a column 's'")
+    r = rows[-1]
+    num = lambda k: float(r[k]) if r.get(k, "NA") not in ("NA", "-", "") else float("nan")  # noqa: E731
+    return {**{k: m.group(k) or "" for k in ("rule", "window", "method", "nsig", "seed")},
+            "seconds": num("s"), "cpu_seconds": num("cpu_time"), "max_rss_mb": num("max_rss")}
+
+
+def by_method(jobs: list[dict]) -> list[dict]:
+    own, flows = defaultdict(list), defaultdict(list)
+    for j in jobs:
+        (own[j["method"]] if j["rule"] == "train" else flows[j["rule"]]).append(j)
+    out = []
+    for method in sorted(own):
+        rule = SHARED.get(method, "")
+        # the flows of the (window,) n_sig, seed this method was trained on; SIGMA's have no window
+        used = {(j["window"] if rule == "train_bkg_flow" else "", j["nsig"], j["seed"]) for j in own[method]}
+        shared = [f for f in flows.get(rule, []) if (f["window"], f["nsig"], f["seed"]) in used]
+        own_s, flow_s = sum(j["seconds"] for j in own[method]), sum(f["seconds"] for f in shared)
+        out.append({"method": method, "n_jobs": len(own[method]), "own_seconds": own_s, "shared_flow": rule,
+                    "n_flows": len(shared), "flow_seconds": flow_s, "total_seconds": own_s + flow_s})
+    return out
+
+
+def _write(path: str, rows: list[dict], columns: list[str]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{r[k]:.4g}" if isinstance(r[k], float) else r[k]) for k in columns})
+
+
+def account(benchmarks: list[str], jobs_csv: str, methods_csv: str, figure: str) -> list[dict]:
+    from hepad import plots
+
+    jobs = [read_benchmark(p) for p in benchmarks]
+    methods = by_method(jobs)
+    plots.training_cost(methods, figure)
+    _write(jobs_csv, jobs, JOB_COLUMNS)
+    _write(methods_csv, methods, METHOD_COLUMNS)
+    return methods
