@@ -16,5 +16,5 @@ include: "workflow/rules/aggregate.smk"
 # The default target lives here: snakemake ignores default targets set in included files.
 rule all:
     input:
-        f"{RESULTS}/resonant/summary.csv",
+        RESONANT_TARGETS,
         CALO_TARGETS,

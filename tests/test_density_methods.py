@@ -171,3 +171,28 @@ def test_shared_flow_is_not_copied_into_the_method_file(mock_file, tmp_path):
     again.attach(bkg_flow=flow)
     sr = data[data.in_range(3.3, 3.7)]
     np.testing.assert_array_equal(again.score(sr), m.score(sr))
+
+
+class Memorizer(METHODS["cwola"]):
+    """Scores 1 for an event it was trained on, 0 otherwise: out-of-fold scores must all be 0."""
+
+    def fit(self, win):
+        self.seen = set(win.data.mjj[win.data.in_range(win.lo, win.hi)].tolist())
+
+    def score(self, d):
+        return np.array([float(m in self.seen) for m in d.mjj])
+
+
+def test_kfold_scores_every_sr_event_out_of_fold():
+    from hepad.kfold import train_kfold
+
+    data = toy_data(5_000)
+    data.label[::50] = 1
+    win = WindowInputs(3.3, 3.7, data)
+    scores, info = train_kfold(lambda: Memorizer({}, seed=0), win, 5, seed=1)
+    sr = data.in_range(3.3, 3.7)
+    assert len(scores.score) == sr.sum() and np.all(scores.score == 0)
+    np.testing.assert_array_equal(np.sort(scores.mjj), np.sort(data.mjj[sr]))
+    assert scores.label.sum() == data.label[sr].sum() and info["evaluation"] == "kfold5"
+    with pytest.raises(InputError, match="iad: needs extra simulated samples"):
+        train_kfold(lambda: METHODS["iad"]({}, seed=0), win, 5, seed=1)

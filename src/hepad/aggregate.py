@@ -14,7 +14,7 @@ from hepad.io.atomic import atomic_path
 
 SUMMARY_COLUMNS = ["window", "sr_lo", "sr_hi", "method", "nsig", "seed", "n_sig_sr", "n_bkg_sr", "max_sic",
                    "sic_tpr_0.2", "sic_tpr_0.3", "sic_fpr_1e-3", "auc", "train_seconds",
-                   "n_sig_test", "n_bkg_test", "sic_min_bkg"]
+                   "n_sig_test", "n_bkg_test", "sic_min_bkg", "evaluation"]
 
 
 def read_rows(paths: list[str]) -> list[dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,9 @@ def train_sigma(data: str, options: dict, seed: int, device: str, out: str, loss
 
 def train(method: str, lo: float, hi: float, data: str | None, extra: str | None, signal: str | None,
           options: dict, seed: int, device: str, out_model: str, out_info: str, bkg_flow: str | None = None,
-          sigma: str | None = None) -> dict:
+          sigma: str | None = None, kfold: int = 0) -> dict:
+    """Train `method` in [lo, hi); kfold > 0: no test set in this window, so train k times and keep
+    the out-of-fold scores of the SR data (hepad.kfold)."""
     if method not in METHODS:
         raise InputError(f"method {method!r} is unknown; expected one of {', '.join(METHODS)}")
     m = METHODS[method](options, seed, device)
@@ -112,7 +115,16 @@ def train(method: str, lo: float, hi: float, data: str | None, extra: str | None
             inputs[key] = read_table(path)
             if key != "signal":  # the signal pool need not span every window; counts are checked in fit()
                 check_window(inputs[key], lo, hi, path)
-    info = m.train(WindowInputs(lo, hi, **inputs))
+    if kfold:
+        from hepad.kfold import train_kfold
+
+        m, info = train_kfold(lambda: METHODS[method](options, seed, device), WindowInputs(lo, hi, **inputs), kfold,
+                              seed)
+        with atomic_path(out_model) as tmp, open(tmp, "wb") as f:
+            pickle.dump(m, f)
+        _write_json(out_info, info)
+        return info
+    info = {**m.train(WindowInputs(lo, hi, **inputs)), "evaluation": "test"}
     for key in ("history", "w"):  # per-epoch losses of a method's own flow, R-ANODE's fitted w
         if hasattr(m, key):
             info[key] = getattr(m, key)
@@ -123,10 +135,16 @@ def train(method: str, lo: float, hi: float, data: str | None, extra: str | None
 
 
 def score(model: str, test: str, out: str, bkg_flow: str | None = None) -> None:
+    """Scores of the window's test set; for a k-fold job the out-of-fold scores of the SR data."""
+    from hepad.kfold import KFoldScores
+
     m = Method.load(model)
-    m.attach(bkg_flow=None if bkg_flow is None else _load_flow(bkg_flow))
-    t = read_table(test)
-    s = m.score(t)
+    if isinstance(m, KFoldScores):
+        t, s = Dijets(m.mjj, np.zeros((len(m.mjj), 0)), m.label), m.score
+    else:
+        m.attach(bkg_flow=None if bkg_flow is None else _load_flow(bkg_flow))
+        t = read_table(test)
+        s = m.score(t)
     if not np.all(np.isfinite(s)):
         raise InputError(f"{model}: {int((~np.isfinite(s)).sum())} non-finite scores on {test}")
     with atomic_path(out) as tmp:

@@ -51,6 +51,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     optimizer: str = "adam"  # adam | adamw
+    lr_schedule: str = "constant"  # constant | cosine (decays to 0 over `epochs`; set per epoch, resume-safe)
     eval_batch_size: int = 8192
 
 
@@ -126,6 +127,9 @@ def fit(
     t0 = time.perf_counter() - result.seconds
     for epoch in range(start_epoch, cfg.epochs):
         te = time.perf_counter()
+        if cfg.lr_schedule == "cosine":
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
         model.train()
         perm = torch.randperm(n, generator=gen).to(device)
         total = torch.zeros((), device=device)

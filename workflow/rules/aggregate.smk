@@ -28,13 +28,6 @@ rule aggregate_resonant:
         " --min-bkg {params.min_bkg} > {log} 2>&1"
 
 
-def train_benchmarks(wc):
-    """Benchmark files of every training job: methods, sideband flows, SIGMA models."""
-    return ([f"{BENCH}/train/w{w}/{m}/n{n}/s{s}.tsv" for w, m, n, s in TRAIN_KEYS]
-            + [f"{BENCH}/train_bkg_flow/w{w}/n{n}/s{s}.tsv" for w, n, s in FLOW_KEYS]
-            + [f"{BENCH}/train_sigma/n{n}/s{s}.tsv" for n, s in SIGMA_KEYS])
-
-
 rule compute_accounting:
     """Training cost per job and per method (own jobs + the shared flows it uses), SIGMA vs CATHODE."""
     input:

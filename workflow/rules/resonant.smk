@@ -53,7 +53,7 @@ rule train_bkg_flow:
     params:
         window=window_bounds,
         options=json.dumps(R["flow"], sort_keys=True),
-        checkpoint=lambda wc, output: output.model + ".ckpt",
+        checkpoint=lambda wc, output: f"{output.model}.ckpt",
         device=config["device"],
         code=code_version("flows", "methods", "training.py", "resonant.py", "io"),
     threads: config["threads"]["train"]
@@ -80,7 +80,7 @@ rule train_sigma:
         losses=f"{WORK}/resonant/sigma/n{{nsig}}/s{{seed}}.losses.csv",
     params:
         options=json.dumps(sigma_options(), sort_keys=True),
-        checkpoint=lambda wc, output: output.model + ".ckpt",
+        checkpoint=lambda wc, output: f"{output.model}.ckpt",
         device=config["device"],
         code=code_version("flows", "methods", "training.py", "resonant.py", "io"),
     threads: config["threads"]["train"]
@@ -113,8 +113,10 @@ rule train:
             ("data", "data"), ("extra", "extra_bkg"), ("signal", "signal"), ("bkg-flow", "bkg_flow"),
             ("sigma-model", "sigma"))),
         options=lambda wc: json.dumps(method_options(wc.method), sort_keys=True),
+        kfold=lambda wc: R["kfold"] if EVALUATION[int(wc.window)] == "kfold" else 0,
         device=config["device"],
-        code=code_version("methods", "classifiers", "flows", "training.py", "windows.py", "resonant.py", "io"),
+        code=code_version("methods", "classifiers", "flows", "training.py", "windows.py", "resonant.py", "kfold.py",
+                          "io"),
     threads: config["threads"]["train"]
     resources:
         gpu=lambda wc: gpu_request(wc.method),
@@ -127,7 +129,7 @@ rule train:
     shell:
         "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
         " --seed {wildcards.seed} {params.inputs}"
-        " --options '{params.options}' --device {params.device}"
+        " --options '{params.options}' --kfold {params.kfold} --device {params.device}"
         " --model {output.model} --info {output.info} > {log} 2>&1"
 
 
@@ -135,12 +137,13 @@ rule score:
     """Score window {window}'s test set with the trained model (CPU)."""
     input:
         model=lambda wc: model_path(wc, "pkl"),
-        test=rules.make_testset.output[0],
+        test=test_set,
         bkg_flow=lambda wc: bkg_flow_path(wc) if "bkg_flow" in METHODS[wc.method].score_needs else [],
     output:
         f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
     params:
-        bkg_flow=lambda wc, input: flag("--bkg-flow", input, "bkg_flow") if input.bkg_flow else "",
+        bkg_flow=lambda wc, input: f"--bkg-flow {input.bkg_flow}" if input.bkg_flow else "",
+        test=lambda wc, input: f"--test {input.test}" if input.test else "",
         code=code_version("methods", "classifiers", "flows", "resonant.py", "io"),
     threads: config["threads"]["score"]
     conda:
@@ -150,7 +153,7 @@ rule score:
     benchmark:
         f"{BENCH}/score/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
     shell:
-        "hepad --threads {threads} score --model {input.model} --test {input.test} {params.bkg_flow}"
+        "hepad --threads {threads} score --model {input.model} {params.test} {params.bkg_flow}"
         " --out {output} > {log} 2>&1"
 
 

@@ -57,17 +57,25 @@ def lifetime_sample(
 ) -> Showers:
     """Mix fixed-displacement samples: round(w_i n_total) showers drawn without replacement from
     the sample at z_i (weights as a mapping z -> w, or a sequence in increasing-z order); shuffled."""
+    picks, order = lifetime_indices({z: len(s) for z, s in samples_by_z.items()}, weights, n_total, rng)
+    mixed = Showers.concat([samples_by_z[z][idx] for z, idx in picks])
+    return mixed[order]
+
+
+def lifetime_indices(sizes_by_z: Mapping[float, int], weights, n_total: int = 100_000,
+                     rng: np.random.Generator | None = None):
+    """The draw of `lifetime_sample` as indices: ([(z, sorted indices into the z sample)], shuffle
+    order of their concatenation). Lets per-shower results be mixed without copying showers."""
     rng = rng if rng is not None else np.random.default_rng()
-    zs = sorted(samples_by_z)
+    zs = sorted(sizes_by_z)
     w = np.array([weights[z] for z in zs] if isinstance(weights, Mapping) else weights, float)
     if len(w) != len(zs) or np.any(w < 0) or not w.sum() > 0:
         raise InputError(f"lifetime weights {w.tolist()}: expected {len(zs)} non-negative weights, not all 0")
     counts = _counts(w / w.sum(), n_total)
-    parts = []
+    picks = []
     for z, k in zip(zs, counts):
-        s = samples_by_z[z]
-        if k > len(s):
-            raise InputError(f"displacement z={z} m: {k} showers needed but the sample has {len(s)}; expected enough showers")
-        parts.append(s[np.sort(rng.choice(len(s), size=k, replace=False))])
-    mixed = Showers.concat(parts)
-    return mixed[rng.permutation(len(mixed))]
+        n = sizes_by_z[z]
+        if k > n:
+            raise InputError(f"displacement z={z} m: {k} showers needed but the sample has {n}; expected enough showers")
+        picks.append((z, np.sort(rng.choice(n, size=k, replace=False))))
+    return picks, rng.permutation(int(counts.sum()))

@@ -19,7 +19,7 @@ import numpy as np
 
 from hepad.errors import InputError
 from hepad.io.table import Dijets
-from hepad.methods.background import finite_scores
+from hepad.methods.background import TRAIN_KEYS, finite_scores
 from hepad.methods.base import Method, WindowInputs
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,7 @@ class RANODE(Method):
         z, logdet = self.prep.transform(self._y(sr))
         data = [z.float(), logdet.float(), torch.as_tensor(log_pb, dtype=torch.float32)]
         val = torch.as_tensor(np.random.default_rng(self.seed).random(len(sr)) < o.pop("val_fraction"))
-        train_keys = ("epochs", "batch_size", "lr", "weight_decay", "keep_best", "patience", "optimizer")
-        cfg = TrainConfig(seed=self.seed, device=self.device, **{k: o.pop(k) for k in train_keys if k in o})
+        cfg = TrainConfig(seed=self.seed, device=self.device, **{k: o.pop(k) for k in TRAIN_KEYS if k in o})
         seed_everything(self.seed)
         model = SignalMixture(build_flow(FlowConfig(**o), z.shape[1]), w0, w_opt == "learned")
         result = fit(model, lambda mod, batch: mod.loss(batch), [t[~val] for t in data], [t[val] for t in data],

@@ -1,0 +1,166 @@
+"""The workflow steps of the CaloFlow study, files in -> files out (called by hepad.calo.commands)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hepad.calo import plots, studies, toy
+from hepad.calo.preprocessing import sample_seed
+from hepad.calo.showers import read_showers, write_showers
+from hepad.errors import InputError
+from hepad.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+def generate(kind: str, n: int, seed: int, out, mass=None, z=None, tau=None, e_range=(1.0, 100.0)) -> None:
+    """Toy sample: `photons` (E uniform in e_range), `chi` (E_chi = 50 GeV at mass, z) or
+    `supervised` (kinetic energy uniform in e_range, lifetime tau)."""
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    if kind == "photons":
+        s = toy.simulate_background(n, rng, tuple(e_range))
+    elif kind == "chi":
+        s = toy.simulate_chi(n, mass, z, rng, energy_gev=studies.CHI_ENERGY_GEV)
+    elif kind == "supervised":
+        s = toy.simulate_chi_lifetime(n, mass, tau, rng, ekin_range_gev=tuple(e_range))
+    else:
+        raise InputError(f"--kind {kind!r}: expected photons, chi or supervised")
+    dt = time.perf_counter() - t0
+    log.info("%s: %d showers in %.1f s (%.0f showers/s)", kind, n, dt, n / dt)
+    attrs = dict(kind=kind, seed=seed, generator="hepad.calo.toy") | {
+        k: v for k, v in dict(mass_gev=mass, z_m=z, tau_ns=tau).items() if v is not None}
+    write_showers(out, s, attrs=attrs)
+
+
+def train_flow(which: int, photons, flow_cfg: dict, train_cfg: dict, seed: int, device: str, model, losses,
+               val_fraction: float) -> None:
+    from hepad.calo.caloflow import train_flow as _train
+
+    _train(which, read_showers(photons), flow_cfg, train_cfg, seed, model, losses, val_fraction, device)
+
+
+def score(flow1, flow2, showers, name: str, seed: int, batch_size: int, out) -> None:
+    """Per-shower log-likelihoods of one sample (CPU, `batch_size` showers at a time) -> npz."""
+    import torch
+
+    from hepad.calo.caloflow import load_flow, score as _score
+
+    f1, d1 = load_flow(flow1, 1)
+    f2, _ = load_flow(flow2, 2)
+    s = read_showers(showers)
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        sc = _score(f1, f2, d1["calibration_lambda"], s, np.random.default_rng(sample_seed(name, seed)), batch_size)
+    dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    log.info("%s: %d showers in %.1f s (%.0f showers/s), peak RSS %.2f GiB", name, len(s), dt, len(s) / dt, rss)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **sc, energy=s.energy)
+
+
+def train_supervised(signal, photons, flow1, options: dict, seed: int, device: str, model) -> None:
+    """The paper's supervised MLP (505 -> 512 -> 512 -> 1) on one signal vs the training photons."""
+    import torch
+
+    from hepad.calo.caloflow import load_flow
+    from hepad.classifiers.mlp import MLPClassifier
+
+    lam = load_flow(flow1, 1)[1]["calibration_lambda"]
+    xs, xb = (studies.supervised_inputs(read_showers(p), lam) for p in (signal, photons))
+    x = np.concatenate([xs, xb])
+    y = np.r_[np.ones(len(xs)), np.zeros(len(xb))]
+    val = np.zeros(len(x), bool)
+    val[np.random.default_rng(seed).permutation(len(x))[: int(round(options.get("val_fraction", 0.25) * len(x)))]] = True
+    opts = {k: v for k, v in options.items() if k != "val_fraction"}
+    clf = MLPClassifier(seed=seed, device=device, **(dict(hidden=[512, 512], epochs=50, batch_size=256) | opts))
+    clf.fit(x[~val], y[~val], None, x[val], y[val], None, name=f"supervised {Path(signal).name}")
+    clf.cfg.device = "cpu"  # scoring runs in CPU jobs
+    with atomic_path(model) as tmp:
+        torch.save(dict(clf=clf, calibration_lambda=lam), tmp)
+
+
+def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, figdir) -> None:
+    """heatmap.csv over mass x displacement and the figures calo_heatmap, calo_loglik, calo_jacobian."""
+    bkg = studies.load_scores(background)
+    sig = {k: studies.load_scores(p) for k, p in signals.items()}
+    rows = studies.heatmap_rows(bkg, sig, min_bkg, jacobian)
+    for r in rows:
+        log.info("m=%g GeV z=%g m: max SIC %.2f (no floor %.1f), AUC %.3f", r["mass_gev"], r["z_m"], r["max_sic"],
+                 r["max_sic_nofloor"], r["auc"])
+    figdir = Path(figdir)
+    plots.heatmap(rows, figdir / "calo_heatmap", min_bkg)
+    plots.loglik(bkg, sig, figdir / "calo_loglik")
+    plots.jacobian(bkg, sig, rows, figdir / "calo_jacobian")
+    studies.write_rows(csv_out, rows, studies.HEATMAP_COLUMNS)
+
+
+def lifetimes(background, background_showers, signal_scores: dict, signal_showers: dict, supervised: dict,
+              taus, n_showers: int, seed: int, min_bkg: int, jacobian: bool, csv_out, figdir) -> None:
+    """Lifetime samples per (mass, tau) by P_d(z) reweighting; unsupervised and supervised SIC."""
+    import torch
+
+    from hepad.calo.caloflow import anomaly_score
+
+    if set(signal_scores) != set(signal_showers):
+        raise InputError("calo-lifetimes: --signal and --signal-showers must name the same (mass, z) samples")
+    models = {m: torch.load(p, map_location="cpu", weights_only=False) for m, p in supervised.items()}
+    bkg_unsup = anomaly_score(studies.load_scores(background), jacobian)
+    bkg_s = read_showers(background_showers) if models else None
+    bkg_sup = {m: d["clf"].predict(studies.supervised_inputs(bkg_s, d["calibration_lambda"])) for m, d in models.items()}
+    rows, curves = [], {}
+    for mass in sorted({m for m, _ in signal_scores}):
+        zs = sorted(z for m, z in signal_scores if m == mass)
+        unsup = {z: anomaly_score(studies.load_scores(signal_scores[(mass, z)]), jacobian) for z in zs}
+        sup = {mt: {} for mt in models}
+        for z in zs:
+            s = read_showers(signal_showers[(mass, z)])
+            for mt, d in models.items():
+                sup[mt][z] = d["clf"].predict(studies.supervised_inputs(s, d["calibration_lambda"]))
+        draws = studies.lifetime_draws({z: len(unsup[z]) for z in zs}, mass, taus, n_showers, seed)
+        for tau, draw in draws.items():
+            for method, mt, per_z, b in [("unsup", None, unsup, bkg_unsup)] + [
+                    ("sup", mt, sup[mt], bkg_sup[mt]) for mt in sorted(models)]:
+                s = studies.mix(per_z, draw)
+                row = dict(mass_gev=mass, tau_ns=tau, method=method, train_mass_gev="" if mt is None else mt)
+                rows.append(row | studies.sic_summary(s, b, min_bkg))
+                curves[(method, -1.0 if mt is None else mt, mass, tau)] = studies._labelled(s, b)
+                log.info("m=%g tau=%g %s%s: AUC %.3f max SIC %.2f", mass, tau, method, "" if mt is None else f"({mt:g})",
+                         rows[-1]["auc"], rows[-1]["max_sic"])
+    figdir = Path(figdir)
+    plots.lifetime_sic(curves, figdir / "calo_lifetime_sic", len(bkg_unsup), min_bkg, with_sup=False)
+    plots.lifetime_sic(curves, figdir / "calo_sup_vs_unsup", len(bkg_unsup), min_bkg, with_sup=True)
+    studies.write_rows(csv_out, rows, studies.LIFETIME_COLUMNS)
+
+
+def example_figure(photons, signal, stem) -> None:
+    """Fig. 4: the signal shower with the most layer-1 energy outside its hottest 3x3 cells (two blobs)
+    next to the median-energy photon near its energy."""
+    p, s = read_showers(photons), read_showers(signal)
+    l1 = s.layers[1].reshape(len(s), 12, 12)
+    i_max = l1.reshape(len(s), -1).argmax(1)
+    ix, iy = np.divmod(i_max, 12)
+    core = np.array([l1[k, max(a - 1, 0):a + 2, max(b - 1, 0):b + 2].sum() for k, (a, b) in enumerate(zip(ix, iy))])
+    frac = 1 - core / np.maximum(l1.reshape(len(s), -1).sum(1), 1e-9)
+    k = int(np.argsort(frac)[int(0.9 * (len(s) - 1))])  # 90th percentile: clearly two blobs, not an outlier
+    j = int(np.argmin(np.abs(p.energy - s.energy[k])))
+    titles = (f"chi ({Path(signal).stem})", f"photon {p.energy[j]:.0f} GeV")
+    plots.example_showers([l[j] for l in p.layers], [l[k] for l in s.layers], titles, stem)
+
+
+def load_json(text: str, what: str) -> dict:
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{what} = {text!r}: not JSON ({e}); expected a JSON object") from None
+    if not isinstance(d, dict):
+        raise InputError(f"{what} = {text!r}: expected a JSON object")
+    return d
+
