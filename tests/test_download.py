@@ -202,3 +202,18 @@ def test_project_manifest():
         assert e["sha256"] is None or len(e["sha256"]) == 64
         assert e["md5"] is None or len(e["md5"]) == 32
         assert e["description"]
+
+
+def test_hepad_download_command(server, tmp_path, capsys):
+    from hepad.cli import main
+
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(yaml.safe_dump({"files": [{"name": "file.h5", "url": server.url}]}))
+    data = tmp_path / "data"
+    assert main(["download", "file.h5", "--manifest", str(manifest), "--data-dir", str(data)]) == 0
+    assert (data / "file.h5").read_bytes() == DATA
+    assert json.loads((data / ".hepad-checksums.json").read_text())[server.url]["sha256"] == SHA
+    assert main(["datasets", "--manifest", str(manifest)]) == 0
+    assert f"file.h5\t{server.url}" in capsys.readouterr().out
+    assert main(["download", "other.h5", "--manifest", str(manifest), "--data-dir", str(data)]) == 2
+    assert "unknown dataset file 'other.h5'; expected one of file.h5" in capsys.readouterr().err

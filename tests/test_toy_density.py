@@ -64,9 +64,10 @@ def test_cathode_survives_jet_masses_correlated_with_mjj(natural_flow):
 @pytest.mark.slow
 def test_templates_close_on_background_only_toy(natural):
     """No signal: the CATHODE and SIGMA templates must be indistinguishable from the true SR
-    background (classifier AUC <= 0.55)."""
+    background (classifier AUC within 0.05 of 0.5). 300k of the toy's background events: ~33k in
+    the SR, so the AUC is known to +-0.004."""
     win, _ = natural
-    bkg = win.data[win.data.label == 0]
+    bkg = win.data[win.data.label == 0][:300_000]
     bwin = WindowInputs(*SR, bkg)
     bwin.bkg_flow, _ = train_background_flow(bkg, *SR, FLOW, 0, "cpu", "bkg_flow")
     bwin.sigma, _ = train_sigma(bkg, FLOW, 0, "cpu", "sigma")

@@ -1,0 +1,86 @@
+"""Studies and CLI: SIC conventions, lifetime mixing of per-shower scores, the signal zip, one-line errors."""
+
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from hepad.calo import studies, toy
+from hepad.calo.lifetimes import displacement_weights, lifetime_sample
+from hepad.calo.showers import Showers, write_showers
+from hepad.calo.sources import extract_signal, member_name
+from hepad.errors import InputError
+
+
+def _scores(log_p):
+    z = np.zeros_like(log_p)
+    return dict(log_p1=log_p, log_p2=z, jac1=z, jac2=z + 1.0)
+
+
+def test_sic_floor_and_no_floor():
+    bkg = np.arange(10000.0)
+    sig = np.full(100, 20000.0)  # perfectly separated
+    r = studies.sic_summary(sig, bkg, min_bkg=25)
+    assert r["auc"] == pytest.approx(1.0)
+    assert r["max_sic_nofloor"] == pytest.approx(np.sqrt(10000))  # the paper's ceiling sqrt(N_bkg)
+    assert r["max_sic"] == pytest.approx(1 / np.sqrt(25 / 10000))  # 25 background showers must pass
+    assert r["sic_at_rej_1e2"] == pytest.approx(10.0)  # 100 background showers pass
+    assert np.isnan(r["sic_at_rej_1e3"])  # 10 < 25 would pass: noise, not a number
+
+
+def test_heatmap_rows_low_likelihood_is_anomalous():
+    rng = np.random.default_rng(0)
+    bkg = _scores(rng.normal(0, 1, 2000))
+    sig = {(5.0, 1.44): _scores(rng.normal(-3, 1, 500)), (0.005, 0.33): _scores(rng.normal(0, 1, 500))}
+    rows = studies.heatmap_rows(bkg, sig, min_bkg=25)
+    by = {(r["mass_gev"], r["z_m"]): r for r in rows}
+    assert by[(5.0, 1.44)]["auc"] > 0.95 and by[(5.0, 1.44)]["max_sic"] > 3
+    assert by[(0.005, 0.33)]["auc"] == pytest.approx(0.5, abs=0.05)
+    assert by[(5.0, 1.44)]["max_sic_jacobian"] == by[(5.0, 1.44)]["max_sic"]  # a constant Jacobian changes nothing
+
+
+def test_lifetime_mix_of_scores_equals_mixing_showers():
+    zs = [0.33, 1.0, 1.44]
+    sizes = {z: 300 for z in zs}
+    per_z = {z: z * 1000 + np.arange(300.0) for z in zs}  # a value that names the shower
+    draw = studies.lifetime_draws(sizes, 5.0, [0.1], 300, seed=3)[0.1]
+    mixed = studies.mix(per_z, draw)
+    fake = {z: Showers((np.zeros((300, 3, 96)), np.zeros((300, 12, 12)), np.zeros((300, 12, 6))), np.zeros((300, 3)),
+                       per_z[z]) for z in zs}
+    w = displacement_weights(zs, 5.0, 0.1, 50.0)
+    rng = np.random.default_rng([3, 5_000_000, 100_000])
+    np.testing.assert_array_equal(lifetime_sample(fake, w, 300, rng).energy, mixed)
+
+
+def test_member_name_lists_the_archive():
+    names = ["sig/m5_z0.33.hdf5", "sig/m5_z1.44.hdf5"]
+    assert member_name(names, "*m{mass}_z{z}.hdf5", "a.zip", mass="5", z="1.44") == "sig/m5_z1.44.hdf5"
+    with pytest.raises(InputError, match=r"0 members match.*members: sig/m5_z0.33.hdf5, sig/m5_z1.44.hdf5"):
+        member_name(names, "*mass{mass}*", "a.zip", mass="5", z="1.44")
+
+
+def test_extract_signal_from_zip(tmp_path):
+    s = toy.simulate_chi(20, 5.0, 0.33, np.random.default_rng(0))
+    write_showers(tmp_path / "m5_z0.33.hdf5", s)
+    with zipfile.ZipFile(tmp_path / "files.zip", "w") as z:
+        z.write(tmp_path / "m5_z0.33.hdf5", "files_fixed_disp/m5_z0.33.hdf5")
+    assert extract_signal(tmp_path / "files.zip", "*m{mass}_z{z}.hdf5", "5", "0.33", tmp_path / "out.h5") == 20
+
+
+def _hepad(*args):
+    return subprocess.run([sys.executable, "-m", "hepad", *args], capture_output=True, text=True)
+
+
+def test_cli_bad_input_is_one_line_and_leaves_no_output(tmp_path):
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    out = tmp_path / "out.h5"
+    p = _hepad("calo-prepare", "--input", str(tmp_path / "bad.zip"), "--zip-member-pattern", "*{mass}*{z}*",
+               "--mass", "5", "--z", "0.33", "--out", str(out))
+    assert p.returncode == 2 and p.stderr.startswith("error: ") and p.stderr.count("\n") == 1, p.stderr
+    assert "bad.zip" in p.stderr and not out.exists()
+    p = _hepad("calo-heatmap", "--background", str(tmp_path / "missing.npz"), "--signal", "5:1.44:x.npz",
+               "--csv", str(tmp_path / "h.csv"), "--figdir", str(tmp_path))
+    assert p.returncode == 2 and "missing.npz" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert not (tmp_path / "h.csv").exists()
