@@ -80,7 +80,7 @@ def test_nsig_larger_than_pool(tmp_path, capsys):
 @pytest.mark.parametrize("edit,match", [
     (lambda c: c["resonant"].__setitem__("n_sig", [-5]), r"resonant.n_sig.0 = -5: -5 is less than the minimum of 0"),
     (lambda c: c["resonant"].__setitem__("methods", ["iad", "anode2"]), r"resonant.methods.1 = 'anode2'"),
-    (lambda c: c["resonant"].__setitem__("windows", [[3.3, 4.6]]), r"outside data.toy.extra_mjj_range"),
+    (lambda c: c["resonant"].__setitem__("windows", [[3.7, 3.3]]), r"windows: \[3.7, 3.3\] has lo >= hi"),
     (lambda c: c["resonant"]["classifier"].__setitem__("n_models", 0), r"resonant.classifier.n_models = 0: 0 is less than the minimum of 1"),
     (lambda c: c["resonant"]["classifier"].__setitem__("depth", 3), r"'depth' was unexpected"),
     (lambda c: c.__setitem__("devices", "gpu"), r"'devices' was unexpected"),

@@ -28,16 +28,25 @@ def test_paper_dry_run_lists_every_job(tmp_path):
                            "--configfile", str(PAPER), "-d", str(tmp_path)],
                           capture_output=True, text=True, timeout=600)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    n_win, n_nsig, n_seed = len(resolve_windows(r["windows"])), len(r["n_sig"]), len(r["seeds"])
+    windows = resolve_windows(r["windows"])
+    n_win, n_nsig, n_seed = len(windows), len(r["n_sig"]), len(r["seeds"])
+    lo, hi = cfg["data"]["extra_mjj_range"]
+    covered = [lo - 1e-9 <= a and b <= hi + 1e-9 for a, b in windows]  # extra background only in 3.3-3.7 TeV
+    # IAD and supervised need the extra background: skipped in the other windows (k-fold for the rest)
+    runs = [(w, m) for w in range(n_win) for m in r["methods"]
+            if covered[w] or not METHODS[m].needs & {"extra_bkg", "signal"}]
     # methods that do not read the mock data (supervised) train once per window and seed
-    n_train = sum(n_win * n_seed * (n_nsig if "data" in METHODS[m].needs else 1) for m in r["methods"])
-    n_keys = n_win * len(r["methods"]) * n_nsig * n_seed
-    expected = {"download_dataset": 2, "prepare_dijets": 2, "split_samples": 1, "inject_signal": n_nsig * n_seed,
-                "make_testset": n_win, "train": n_train, "score": n_keys, "metrics": n_keys,
-                "aggregate_resonant": 1, "all": 1}  # fmt: skip
+    n_train = sum(n_seed * (n_nsig if "data" in METHODS[m].needs else 1) for _, m in runs)
+    n_keys = len(runs) * n_nsig * n_seed
+    n_files = 2 + 3 * (cfg.get("calo", {}).get("source") == "calogan")  # LHCO R&D + extra QCD; CaloGAN
+    expected = {"download_dataset": n_files, "prepare_dijets": 2, "split_samples": 1, "inject_signal": n_nsig * n_seed,
+                "make_testset": sum(covered), "train": n_train, "score": n_keys, "metrics": n_keys,
+                "train_bkg_flow": n_win * n_nsig * n_seed, "train_sigma": n_nsig * n_seed,
+                "validate_template": n_win * 2, "aggregate_resonant": 1, "compute_accounting": 1, "all": 1}  # fmt: skip
     counts = job_counts(proc.stdout)
     assert {k: counts.get(k) for k in expected} == expected
-    assert (n_win, n_nsig, n_seed, n_train) == (9, 6, 10, 1170)
+    assert (n_win, n_nsig, n_seed, sum(covered), n_train) == (9, 6, 10, 1, 2770)
+    assert proc.stderr.count("skipped in window") == 2 * (n_win - 1)
     assert sum(v for k, v in counts.items() if k != "total") == counts["total"]
     for name in ("events_anomalydetection_v2.features.h5", "events_anomalydetection_qcd_extra_inneronly_features.h5"):
         assert f"output: data/{name}" in proc.stdout  # fetched into data_dir, where dataset_path() points

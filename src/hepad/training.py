@@ -152,8 +152,10 @@ def fit(
             dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss, seconds=time.perf_counter() - te)
         )
         result.seconds = time.perf_counter() - t0
-        log.info("%s: epoch %d/%d train %.5f val %.5f (%.1fs)", name, epoch + 1, cfg.epochs, train_loss,
-                 val_loss, result.history[-1]["seconds"])
+        done = len(result.history)  # progress: one line per epoch with the time left at this pace
+        eta = result.seconds / done * (cfg.epochs - epoch - 1)
+        log.info("%s: epoch %d/%d train %.5f val %.5f (%.1fs, about %.0fs left)", name, epoch + 1, cfg.epochs,
+                 train_loss, val_loss, result.history[-1]["seconds"], eta)
         stop = _patience_exhausted(result.history, cfg.patience)
         if checkpoint is not None:
             with atomic_path(checkpoint) as tmp:

@@ -1,5 +1,39 @@
-# Input data -> canonical dijet tables -> fixed partition of the samples.
+# Input data (toy, or public files fetched into data_dir) -> canonical dijet tables -> fixed partition.
+import re
+
+from hepad.io.download import load_manifest
+from hepad.io.sources import input_path, reader_args
+
 TOY = config["data"].get("toy", {})
+SOURCE = config["data"]["source"]
+# relative manifest paths are taken from the repository (where the Snakefile is)
+MANIFEST = os.path.join(workflow.basedir, config["manifest"])
+MANIFEST_NAMES = list(load_manifest(MANIFEST))
+
+
+if config["download"]:
+
+    rule download_dataset:
+        """Fetch a public file of the manifest into data_dir: resume, retries, size/sha256 check, then
+        an atomic move. A local rule (cluster nodes may lack internet). No code param: editing the
+        package must not fetch gigabytes again; the file is checked against its recorded checksum."""
+        output:
+            os.path.join(DATA_DIR, "{name}"),
+        wildcard_constraints:
+            name="|".join(re.escape(n) for n in MANIFEST_NAMES),
+        params:
+            manifest=MANIFEST,
+        localrule: True
+        resources:
+            downloads=1,
+        conda:
+            ENV
+        log:
+            f"{LOGS}/download/{{name}}.log",
+        benchmark:
+            f"{BENCH}/download/{{name}}.tsv"
+        shell:
+            "hepad download {wildcards.name} --manifest {params.manifest} --out {output} > {log} 2>&1"
 
 
 rule toy_dijets:
@@ -27,12 +61,15 @@ rule toy_dijets:
 rule prepare_dijets:
     """Features (m_jj, jet masses, tau21) of an input file into the canonical table."""
     input:
-        lambda wc: rules.toy_dijets.output[wc.sample],
+        lambda wc: rules.toy_dijets.output[wc.sample] if SOURCE == "toy"
+        else input_path(config["data"], wc.sample, DATA_DIR, config["download"], MANIFEST),
     output:
         f"{WORK}/dijets/{{sample}}.h5",
     wildcard_constraints:
         sample="events|extra",
     params:
+        format="lhco" if SOURCE == "toy" else SOURCE,
+        options=reader_args(config["data"]),
         code=code_version("features.py", "io", "cli.py"),
     conda:
         ENV
@@ -41,7 +78,7 @@ rule prepare_dijets:
     benchmark:
         f"{BENCH}/prepare_dijets_{{sample}}.tsv"
     shell:
-        "hepad prepare-dijets --input {input} --format lhco --out {output} > {log} 2>&1"
+        "hepad prepare-dijets --input {input} --format {params.format}{params.options} --out {output} > {log} 2>&1"
 
 
 rule split_samples:

@@ -65,7 +65,7 @@ def train_flow(which: int, photons: Showers, flow_cfg: dict, train_cfg: dict, se
     lam = float(np.mean(photons.energy / f["e"].sum(1)))  # lambda = mean(E_inc / E_dep)
     x, c = (f["x1"], f["c1"]) if which == 1 else (f["x2"], f["c2"])
     tr, va = split(len(photons), val_fraction, seed)
-    t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
+    t = lambda a: torch.as_tensor(a, dtype=torch.float32)
     seed_everything(seed)
     flow = make_flow(which, flow_cfg)
     cfg = TrainConfig(**(dict(keep_best=1, lr=1e-4, batch_size=200) | train_cfg), seed=seed, device=device)
@@ -82,8 +82,19 @@ def train_flow(which: int, photons: Showers, flow_cfg: dict, train_cfg: dict, se
     return info
 
 
+def load_model_file(path, expected: str) -> dict:
+    """torch.load of a model file written by this package, with a one-line error if it is not one."""
+    try:
+        d = torch.load(path, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError, EOFError, ValueError) as e:
+        raise InputError(f"{path}: cannot be read ({' '.join(str(e).split())[:200]}); expected {expected}") from None
+    if not isinstance(d, dict):
+        raise InputError(f"{path}: holds a {type(d).__name__}; expected {expected}")
+    return d
+
+
 def load_flow(path, which: int):
-    d = torch.load(path, map_location="cpu", weights_only=False)
+    d = load_model_file(path, f"a Flow-{'I' * which} model of `hepad calo-train-flow`")
     if d.get("which") != which:
         raise InputError(f"{path}: holds flow {d.get('which')}; expected Flow-{'I' * which}")
     cfg = {k: v for k, v in d["flow_cfg"].items()}

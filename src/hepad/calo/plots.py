@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import LogNorm
 
 from hepad import metrics
 from hepad.calo.caloflow import anomaly_score
 from hepad.calo.showers import LAYER_SHAPES
-from hepad.plots import plt, save  # sets the Agg backend first
-
-from matplotlib.colors import LogNorm  # noqa: E402
+from hepad.plots import plt, save  # Agg backend
 
 
 def _mass_label(m: float) -> str:
@@ -20,7 +19,7 @@ def heatmap(rows: list[dict], stem, min_bkg: int) -> None:
     """Fig. 3: max SIC over mass x displacement, with our background floor and without (paper)."""
     masses = sorted({r["mass_gev"] for r in rows})
     zs = sorted({r["z_m"] for r in rows})
-    fig, axes = plt.subplots(1, 2, figsize=(3.0 + 2.8 * len(masses), 0.45 * len(zs) + 2.2), squeeze=False,
+    fig, axes = plt.subplots(1, 2, figsize=(2.5 + 1.6 * len(masses), 0.35 * len(zs) + 2.0), squeeze=False,
                              layout="constrained")
     n_bkg = rows[0]["n_bkg"]
     for ax, key, title in ((axes[0][0], "max_sic", f"max SIC, cuts with >= {min_bkg} bkg showers"),
@@ -57,7 +56,8 @@ def loglik(bkg: dict, signals: dict, stem) -> None:
     masses = sorted({m for m, _ in signals})
     zs = sorted({z for _, z in signals})
     colors = plt.cm.plasma(np.linspace(0, 0.9, len(zs)))
-    fig, axes = plt.subplots(1, len(masses), figsize=(3.6 * len(masses), 3.2), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(masses), figsize=(3.6 * len(masses), 3.2), squeeze=False, sharey=True,
+                             layout="constrained")
     lp_b = -anomaly_score(bkg)
     bins = _bins([lp_b] + [-anomaly_score(s) for s in signals.values()])
     for ax, m in zip(axes[0], masses):
@@ -73,7 +73,7 @@ def loglik(bkg: dict, signals: dict, stem) -> None:
 
 def jacobian(bkg: dict, signals: dict, rows: list[dict], stem) -> None:
     """The score with and without the preprocessing's log-Jacobian: histograms and max SIC."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
     m = max(k[0] for k in signals)
     show = [k for k in sorted(signals) if k[0] == m]
     show = show[:: max(1, len(show) // 4)]
@@ -105,14 +105,15 @@ def lifetime_sic(curves: dict, stem, n_bkg: int, min_bkg: int, with_sup: bool) -
     masses = sorted({k[2] for k in curves})
     taus = sorted({k[3] for k in curves})
     colors = dict(zip(taus, plt.cm.viridis(np.linspace(0, 0.85, len(taus)))))
-    fig, axes = plt.subplots(1, len(masses), figsize=(3.6 * len(masses), 3.3), squeeze=False, sharey=True)
-    styles = {}
+    fig, axes = plt.subplots(1, len(masses), figsize=(3.6 * len(masses), 3.5), squeeze=False, sharey=True,
+                             layout="constrained")
+    sup_masses = sorted({k[1] for k in curves if k[0] == "sup"})
     for (method, mtrain, mass, tau), (y, s) in sorted(curves.items(), key=lambda kv: str(kv[0])):
         if method == "sup" and not with_sup:
             continue
         fpr, tpr, nb = metrics.roc(y, s)
         ok = nb >= 1
-        ls = styles.setdefault((method, mtrain), ["-", "--", ":", "-."][len(styles) % 4])
+        ls = "-" if method == "unsup" else ["--", ":", "-."][sup_masses.index(mtrain) % 3]
         name = "unsup" if method == "unsup" else f"sup (m={mtrain:g})"
         ax = axes[0][masses.index(mass)]
         ax.plot(1 / fpr[ok], tpr[ok] / np.sqrt(fpr[ok]), color=colors[tau], ls=ls, lw=1,
@@ -120,10 +121,11 @@ def lifetime_sic(curves: dict, stem, n_bkg: int, min_bkg: int, with_sup: bool) -
     for ax, m in zip(axes[0], masses):
         ax.axvline(n_bkg / max(min_bkg, 1), color="grey", ls=":", lw=1)  # the floor of max_sic
         ax.set(xscale="log", yscale="log", xlabel="background rejection 1/fpr", title=_mass_label(m))
+        ax.set_ylim(bottom=0.1)
     axes[0][0].set_ylabel(r"SIC = tpr/$\sqrt{\mathrm{fpr}}$")
     axes[0][-1].legend(frameon=False, fontsize=5)
-    fig.text(0.5, -0.03, f"{n_bkg} evaluation photons; dotted line: {min_bkg} background showers pass",
-             ha="center", fontsize=7)
+    fig.suptitle(f"{n_bkg} evaluation photons; grey line: {min_bkg} background showers pass (the max_sic floor)",
+                 fontsize=7)
     save(fig, stem)
 
 

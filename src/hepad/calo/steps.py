@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 def generate(kind: str, n: int, seed: int, out, mass=None, z=None, tau=None, e_range=(1.0, 100.0)) -> None:
     """Toy sample: `photons` (E uniform in e_range), `chi` (E_chi = 50 GeV at mass, z) or
     `supervised` (kinetic energy uniform in e_range, lifetime tau)."""
+    need = {"photons": {}, "chi": dict(mass=mass, z=z), "supervised": dict(mass=mass, tau=tau)}.get(kind, {})
+    missing = [f"--{k}" for k, v in need.items() if v is None]
+    if missing:
+        raise InputError(f"calo-toy --kind {kind}: missing {' '.join(missing)}; expected a value")
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     if kind == "photons":
@@ -50,7 +54,8 @@ def score(flow1, flow2, showers, name: str, seed: int, batch_size: int, out) -> 
     """Per-shower log-likelihoods of one sample (CPU, `batch_size` showers at a time) -> npz."""
     import torch
 
-    from hepad.calo.caloflow import load_flow, score as _score
+    from hepad.calo.caloflow import load_flow
+    from hepad.calo.caloflow import score as _score
 
     f1, d1 = load_flow(flow1, 1)
     f2, _ = load_flow(flow2, 2)
@@ -61,9 +66,8 @@ def score(flow1, flow2, showers, name: str, seed: int, batch_size: int, out) -> 
     dt = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     log.info("%s: %d showers in %.1f s (%.0f showers/s), peak RSS %.2f GiB", name, len(s), dt, len(s) / dt, rss)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **sc, energy=s.energy)
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **sc, energy=s.energy)
 
 
 def train_supervised(signal, photons, flow1, options: dict, seed: int, device: str, model) -> None:
@@ -105,13 +109,11 @@ def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, fi
 def lifetimes(background, background_showers, signal_scores: dict, signal_showers: dict, supervised: dict,
               taus, n_showers: int, seed: int, min_bkg: int, jacobian: bool, csv_out, figdir) -> None:
     """Lifetime samples per (mass, tau) by P_d(z) reweighting; unsupervised and supervised SIC."""
-    import torch
-
-    from hepad.calo.caloflow import anomaly_score
+    from hepad.calo.caloflow import anomaly_score, load_model_file
 
     if set(signal_scores) != set(signal_showers):
         raise InputError("calo-lifetimes: --signal and --signal-showers must name the same (mass, z) samples")
-    models = {m: torch.load(p, map_location="cpu", weights_only=False) for m, p in supervised.items()}
+    models = {m: load_model_file(p, "a model of `hepad calo-train-supervised`") for m, p in supervised.items()}
     bkg_unsup = anomaly_score(studies.load_scores(background), jacobian)
     bkg_s = read_showers(background_showers) if models else None
     bkg_sup = {m: d["clf"].predict(studies.supervised_inputs(bkg_s, d["calibration_lambda"])) for m, d in models.items()}
