@@ -33,3 +33,7 @@ def summary(run: Path) -> list[dict]:
 a, b = summary(slurm), summary(local)
 assert a == b, "summary.csv of the SLURM run differs from the local run"
 print(f"summary.csv: {len(a)} rows, SLURM run == local run (all columns but train_seconds)")
+for name in ("resonant/template_closure.csv", "calo/heatmap.csv", "calo/lifetimes.csv"):
+    same = (slurm / "results" / "ci" / name).read_text() == (local / "results" / "ci" / name).read_text()
+    assert same, f"{name} of the SLURM run differs from the local run"
+    print(f"{name}: SLURM run == local run")
