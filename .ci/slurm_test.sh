@@ -12,9 +12,9 @@ export PATH="$ROOT/.venv/bin:$PATH"  # jobs inherit the submitting shell's envir
 work="$(mktemp -d)"
 timeout -k 10 120 snakemake --profile cluster --configfile config/ci.yaml --lint  # the profile lints
 # Test overrides for this node: no accounting database (squeue for job status), quick first poll,
-# at most 2 jobs at once on its 2 CPUs.
+# at most 2 jobs at once on its 2 CPUs, status polled every 2 s (10 s by default).
 timeout -k 30 1200 snakemake --profile cluster --configfile config/ci.yaml -d "$work/slurm" \
-  --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --jobs 2 --cores 2 > "$work/slurm.log" 2>&1 \
+  --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 --jobs 2 --cores 2 > "$work/slurm.log" 2>&1 \
   || { tail -50 "$work/slurm.log"; exit 1; }
 grep -E "submitted with SLURM jobid" "$work/slurm.log"
 # The local run to compare with: the one the workflow test kept (.ci/run sets HEPAD_KEEP_CI_RUN), else a new one.
@@ -32,7 +32,7 @@ python .ci/slurm_check.py "$work/slurm" "$local" "$work/slurm.log" "$work/local.
 # n_sig larger than the signal pool makes inject_signal fail on every attempt.
 sed 's/^  n_sig: \[600\]/  n_sig: [100000]/' config/ci.yaml > "$work/bad.yaml"
 if timeout -k 30 600 snakemake --profile cluster --configfile "$work/bad.yaml" -d "$work/slurm" \
-    --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --jobs 2 --cores 2 \
+    --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 --jobs 2 --cores 2 \
     > "$work/fail.log" 2>&1; then
   echo "expected the run with n_sig = 100000 to fail"; exit 1
 fi

@@ -12,3 +12,13 @@ def natural():
     from toy_dijets_fixtures import build
 
     return build(slope=0.0)
+
+
+@pytest.fixture(scope="session")
+def correlated():
+    """The same toy with the CATHODE paper's strongly correlated jet masses (slope 0.1 in m_jj)."""
+    from toy_dijets_fixtures import build
+
+    from hepad.toy.dijets import STRONGLY_CORRELATED
+
+    return build(slope=STRONGLY_CORRELATED)

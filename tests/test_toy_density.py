@@ -5,14 +5,13 @@ templates on a background-only toy. Small flows (laptop scale), the same code as
 
 import numpy as np
 import pytest
-from toy_dijets_fixtures import OPTIONS, SR, build
+from toy_dijets_fixtures import OPTIONS, SR
 
 from hepad import metrics
 from hepad.io.table import Dijets
 from hepad.methods import METHODS, WindowInputs
 from hepad.methods.background import train_background_flow
 from hepad.methods.sigma import train_sigma
-from hepad.toy.dijets import STRONGLY_CORRELATED
 from hepad.validation import closure_auc
 
 FLOW = {"num_blocks": 4, "hidden_features": 64, "epochs": 8, "batch_size": 1024, "lr": 1e-3, "lr_schedule": "cosine",
@@ -51,11 +50,11 @@ def test_cathode_close_to_iad_anode_above_random_ranode_at_least_anode(natural_f
 
 
 @pytest.mark.slow
-def test_cathode_survives_jet_masses_correlated_with_mjj(natural_flow):
+def test_cathode_survives_jet_masses_correlated_with_mjj(natural_flow, correlated):
     """The CATHODE paper's shifted-jet-mass test: CWoLa collapses there (test_toy_methods), the
     flow interpolates x | m_jj into the SR and keeps the sensitivity."""
     cathode = RESULTS.get("cathode") or run("cathode", *natural_flow)
-    win_c, test_c = build(slope=STRONGLY_CORRELATED)
+    win_c, test_c = correlated
     cathode_c = run("cathode", with_bkg_flow(win_c), test_c)
     print(f"\nCATHODE max SIC: natural toy {cathode:.1f}, strongly correlated toy {cathode_c:.1f}")
     assert cathode_c >= 0.7 * cathode

@@ -8,10 +8,9 @@ from sklearn.metrics import roc_auc_score
 
 from hepad import metrics
 from hepad.methods import METHODS, WindowInputs
-from hepad.toy.dijets import STRONGLY_CORRELATED
 from hepad.windows import truth_counts
 
-from toy_dijets_fixtures import OPTIONS, SR, build
+from toy_dijets_fixtures import OPTIONS, SR
 
 
 def max_sic(method: str, win, test, seed=0):
@@ -34,10 +33,10 @@ def test_supervised_beats_iad_which_is_close_and_far_above_random(natural):
 
 
 @pytest.mark.slow
-def test_cwola_works_on_the_natural_toy_and_fails_on_the_correlated_one(natural):
+def test_cwola_works_on_the_natural_toy_and_fails_on_the_correlated_one(natural, correlated):
     win, test = natural
     cwola, _ = max_sic("cwola", win, test)
-    win_c, test_c = build(slope=STRONGLY_CORRELATED)
+    win_c, test_c = correlated
     cwola_c, _ = max_sic("cwola", win_c, test_c)
     print(f"\nCWoLa max SIC: natural toy {cwola:.1f}, strongly correlated toy {cwola_c:.1f}")
     assert cwola > 3
