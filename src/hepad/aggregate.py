@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from hepad import plots
-from hepad.io.atomic import atomic_path
+from hepad.io.atomic import write_csv
 
 SUMMARY_COLUMNS = ["window", "sr_lo", "sr_hi", "method", "nsig", "seed", "n_sig_sr", "n_bkg_sr", "max_sic",
                    "sic_tpr_0.2", "sic_tpr_0.3", "sic_fpr_1e-3", "auc", "train_seconds",
@@ -23,11 +23,7 @@ def read_rows(paths: list[str]) -> list[dict]:
 
 def write_summary(rows: list[dict], out: str) -> None:
     rows = sorted(rows, key=lambda r: (r["window"], r["method"], r["nsig"], r["seed"]))
-    with atomic_path(out) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    write_csv(out, rows, SUMMARY_COLUMNS)
 
 
 def signal_window(rows: list[dict]) -> int:
@@ -81,10 +77,7 @@ def closure_table(files: list[str], out: str) -> None:
         rows.append({"window": int(w[1:]), "method": method, "nsig": int(n[1:]), "seed": int(s[1:].split(".")[0]),
                      **json.loads(Path(p).read_text())})
     rows.sort(key=lambda r: (r["window"], r["method"], r["nsig"], r["seed"]))
-    with atomic_path(out) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CLOSURE_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
+    write_csv(out, rows, CLOSURE_COLUMNS)
 
 
 def aggregate(metric_files: list[str], out_csv: str, figdir: str, min_bkg: int) -> None:

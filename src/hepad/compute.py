@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from hepad.errors import InputError
-from hepad.io.atomic import atomic_path
+from hepad.io.atomic import write_csv
 
 JOB = re.compile(r"(?P<rule>train|train_bkg_flow|train_sigma)/(?:w(?P<window>\d+)/)?(?:(?P<method>[a-z_]+)/)?"
                  r"n(?P<nsig>\d+|all)/s(?P<seed>\d+)\.tsv$")
@@ -53,20 +53,12 @@ def by_method(jobs: list[dict]) -> list[dict]:
     return out
 
 
-def _write(path: str, rows: list[dict], columns: list[str]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=columns)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{r[k]:.4g}" if isinstance(r[k], float) else r[k]) for k in columns})
-
-
 def account(benchmarks: list[str], jobs_csv: str, methods_csv: str, figure: str) -> list[dict]:
     from hepad import plots
 
     jobs = [read_benchmark(p) for p in benchmarks]
     methods = by_method(jobs)
     plots.training_cost(methods, figure)
-    _write(jobs_csv, jobs, JOB_COLUMNS)
-    _write(methods_csv, methods, METHOD_COLUMNS)
+    write_csv(jobs_csv, jobs, JOB_COLUMNS, fmt=".4g")
+    write_csv(methods_csv, methods, METHOD_COLUMNS, fmt=".4g")
     return methods

@@ -14,7 +14,7 @@ from hepad.calo import plots, studies, toy
 from hepad.calo.preprocessing import sample_seed
 from hepad.calo.showers import read_showers, write_showers
 from hepad.errors import InputError
-from hepad.io.atomic import atomic_path
+from hepad.io.atomic import atomic_path, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, fi
     plots.heatmap(rows, figdir / "calo_heatmap", min_bkg)
     plots.loglik(bkg, sig, figdir / "calo_loglik")
     plots.jacobian(bkg, sig, rows, figdir / "calo_jacobian")
-    studies.write_rows(csv_out, rows, studies.HEATMAP_COLUMNS)
+    write_csv(csv_out, rows, studies.HEATMAP_COLUMNS)
 
 
 def lifetimes(background, background_showers, signal_scores: dict, signal_showers: dict, supervised: dict,
@@ -139,7 +139,7 @@ def lifetimes(background, background_showers, signal_scores: dict, signal_shower
     figdir = Path(figdir)
     plots.lifetime_sic(curves, figdir / "calo_lifetime_sic", len(bkg_unsup), min_bkg, with_sup=False)
     plots.lifetime_sic(curves, figdir / "calo_sup_vs_unsup", len(bkg_unsup), min_bkg, with_sup=True)
-    studies.write_rows(csv_out, rows, studies.LIFETIME_COLUMNS)
+    write_csv(csv_out, rows, studies.LIFETIME_COLUMNS)
 
 
 def example_figure(photons, signal, stem) -> None:

@@ -8,7 +8,6 @@ passed by >= 1 background shower: ceiling sqrt(N_bkg), 316 for 100k photons).
 
 from __future__ import annotations
 
-import csv
 import os
 
 import numpy as np
@@ -18,7 +17,6 @@ from hepad.calo.caloflow import anomaly_score
 from hepad.calo.lifetimes import displacement_weights, lifetime_indices
 from hepad.calo.showers import Showers, flat_voxels
 from hepad.errors import InputError
-from hepad.io.atomic import atomic_path
 
 HEATMAP_COLUMNS = ["mass_gev", "z_m", "max_sic", "auc", "max_sic_nofloor", "max_sic_latent", "auc_latent",
                    "max_sic_jacobian", "auc_jacobian", "n_sig", "n_bkg", "sic_min_bkg", "score"]
@@ -94,14 +92,6 @@ def supervised_inputs(s: Showers, lam: float) -> np.ndarray:
     vox = flat_voxels(s).astype(np.float64)
     einc = lam * vox.sum(1) / 1000.0
     return np.concatenate([vox / np.maximum(1000.0 * einc, 1e-12)[:, None], einc[:, None]], 1).astype(np.float32)
-
-
-def write_rows(path, rows: list[dict], columns: list[str]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
 
 
 def parse_tagged(items: list[str], what: str) -> dict:

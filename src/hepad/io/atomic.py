@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 from pathlib import Path
 
@@ -22,3 +23,11 @@ def atomic_path(path: str | os.PathLike):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def write_csv(path: str | os.PathLike, rows, columns: list[str], fmt: str = ".6g") -> None:
+    """Rows (dicts) as a CSV with `columns` (other keys ignored), floats formatted with `fmt`, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        w.writerows({k: (format(v, fmt) if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
