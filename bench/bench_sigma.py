@@ -4,7 +4,7 @@
 
 CATHODE trains one sideband flow per window (9) and then, per window, samples its template and
 fits the classifier; SIGMA trains one model of all events and then does the same per window
-(template from the interpolated embedding, same classifier). Toy events from hepad.toy.dijets
+(template from the interpolated embedding, same classifier). Toy events from hepad.resonant.toy
 (1M background in the R&D file; --events sets how many are used). Prints seconds per step,
 the totals and SIGMA / CATHODE (goal: <= 1/5), for the flows alone and with the classifiers.
 """
@@ -16,12 +16,12 @@ import time
 
 import torch
 
-from hepad.features import lhco_to_dijets
-from hepad.methods import METHODS, WindowInputs
-from hepad.methods.background import train_background_flow
-from hepad.methods.sigma import train_sigma
-from hepad.toy.dijets import generate_events
-from hepad.windows import PRESETS, resolve_windows
+from hepad.resonant.formats.features import lhco_to_dijets
+from hepad.resonant.methods import METHODS, WindowInputs
+from hepad.resonant.background import sideband, sigma as sigma_model
+from hepad.resonant.plan import method_options
+from hepad.resonant.toy import generate_events
+from hepad.resonant.windows import PRESETS, resolve_windows
 
 
 def main(argv=None):
@@ -42,26 +42,26 @@ def main(argv=None):
     data = lhco_to_dijets(raw[:, :14], raw[:, 14])
     flow = {"num_blocks": args.blocks, "hidden_features": args.hidden, "epochs": args.epochs,
             "batch_size": args.batch_size, "lr": 1e-4, "weight_decay": 1e-6, "keep_best": 1}
-    opts = {"classifier": {"kind": "hgb", "n_models": args.hgb_models, "max_iter": 200}, "val_fraction": 0.5}
+    resonant = {"classifier": {"kind": "hgb", "n_models": args.hgb_models, "max_iter": 200}, "val_fraction": 0.5}
     windows = resolve_windows(args.windows)
     print(f"{len(data):,} events, {len(windows)} windows, flow {args.blocks} x {args.hidden}, {args.epochs} epoch(s), "
           f"batch {args.batch_size}, {torch.get_num_threads()} threads, device {args.device}")
 
     t = time.perf_counter()
-    sigma, _ = train_sigma(data, flow, 0, args.device, "sigma")
+    sigma, _ = sigma_model.train(data, None, None, flow, 0, args.device, "sigma")
     sigma_flow = time.perf_counter() - t
     print(f"SIGMA model (all {len(data):,} events): {sigma_flow:.1f} s")
     cost = {"cathode": [0.0, 0.0], "sigma": [sigma_flow, 0.0]}  # [flows, template + classifier]
     for lo, hi in windows:
         t = time.perf_counter()
-        bkg, _ = train_background_flow(data, lo, hi, flow, 0, args.device, "bkg_flow")
+        bkg, _ = sideband.train(data, lo, hi, flow, 0, args.device, "bkg_flow")
         t_flow = time.perf_counter() - t
         cost["cathode"][0] += t_flow
-        win = WindowInputs(lo, hi, data, bkg_flow=bkg, sigma=sigma)
+        win = WindowInputs(lo, hi, data, models={"bkg_flow": bkg, "sigma": sigma})
         line = f"[{lo}, {hi}] TeV: sideband flow {t_flow:.1f} s"
         for method in ("cathode", "sigma"):
             t = time.perf_counter()
-            METHODS[method](opts, seed=0, device=args.device).train(win)
+            METHODS[method](method_options(method, resonant), seed=0, device=args.device).train(win)
             cost[method][1] += time.perf_counter() - t
             line += f", {method} template + classifier {time.perf_counter() - t:.1f} s"
         print(line)

@@ -1,4 +1,5 @@
-"""Config validation with one-line errors (JSON schema plus the checks a schema cannot express)."""
+"""Config validation with one-line errors (the JSON schema; what a schema cannot express is checked
+by each study's plan: hepad.resonant.plan, hepad.calo.plan)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import jsonschema
 import yaml
 
 from hepad.errors import InputError
-from hepad.windows import resolve_windows
 
 
 def _where(err: jsonschema.ValidationError) -> str:
@@ -21,7 +21,6 @@ def validate_config(config: dict, schema_path) -> dict:
     err = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if err is not None:
         raise InputError(f"config: {_where(err)} = {err.instance!r}: {err.message}")
-    resolve_windows(config["resonant"]["windows"])  # windows outside the extra background: k-fold there
     return config
 
 

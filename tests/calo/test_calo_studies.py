@@ -9,7 +9,7 @@ import pytest
 
 from hepad.calo import studies, toy
 from hepad.calo.lifetimes import displacement_weights, lifetime_sample
-from hepad.calo.showers import Showers, write_showers
+from hepad.calo.showers import Showers, read_showers, write_showers
 from hepad.calo.sources import extract_signal, member_name
 from hepad.errors import InputError
 
@@ -67,6 +67,11 @@ def test_extract_signal_from_zip(tmp_path):
     with zipfile.ZipFile(tmp_path / "files.zip", "w") as z:
         z.write(tmp_path / "m5_z0.33.hdf5", "files_fixed_disp/m5_z0.33.hdf5")
     assert extract_signal(tmp_path / "files.zip", "*m{mass}_z{z}.hdf5", "5", "0.33", tmp_path / "out.h5") == 20
+    got = read_showers(tmp_path / "out.h5")  # the member's showers, voxel for voxel (float32 on disk)
+    for a, b in zip(got.layers, s.layers):
+        np.testing.assert_array_equal(a, b.astype(np.float32))
+    np.testing.assert_array_equal(got.energy, s.energy)
+    assert sum(lay.sum() for lay in got.layers) > 0
 
 
 def _hepad(*args):

@@ -1,22 +1,21 @@
 # Aggregation: summary.csv, figures, report. `snakemake --report report.html` collects the figures.
 FIGS = f"{RESULTS}/figures"
-RESONANT_FIGS = [f"sic_w{w}" for w in WINDOW_IDS] + ["max_sic_vs_window", "max_sic_vs_nsig"]
+RESONANT_FIGS = [f"sic_w{w}" for w in P.window_ids] + ["max_sic_vs_window", "max_sic_vs_nsig"]
 
 
 rule aggregate_resonant:
     """summary.csv (one row per window, method, n_sig, seed) and the SIC figures."""
     input:
-        expand(f"{WORK}/resonant/metrics/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json", zip,
-               **{k: [key[k] for key in RESONANT_KEYS] for k in ("window", "method", "nsig", "seed")}),
+        [P.metrics(k) for k in P.keys],
     output:
         summary=report(f"{RESULTS}/resonant/summary.csv", caption="../report/summary.rst", category="Resonant"),
         png=[report(f"{FIGS}/{name}.png", caption="../report/resonant_figure.rst", category="Resonant",
                     labels={"figure": name}) for name in RESONANT_FIGS],
         pdf=[f"{FIGS}/{name}.pdf" for name in RESONANT_FIGS],
     params:
-        min_bkg=R["min_bkg"],
+        min_bkg=config["resonant"]["min_bkg"],
         figdir=lambda wc, output: os.path.dirname(output.pdf[0]),
-        code=code_version("aggregate.py", "plots.py", "metrics.py"),
+        code=code_version("hepad.resonant.aggregate:aggregate"),
     conda:
         ENV
     log:
@@ -29,9 +28,9 @@ rule aggregate_resonant:
 
 
 rule compute_accounting:
-    """Training cost per job and per method (own jobs + the shared flows it uses), SIGMA vs CATHODE."""
+    """Training cost per job and per method (own jobs + the shared models it uses), SIGMA vs CATHODE."""
     input:
-        train_benchmarks,
+        P.train_benchmarks(),
     output:
         jobs=f"{RESULTS}/resonant/compute_jobs.csv",
         methods=report(f"{RESULTS}/resonant/compute_by_method.csv", caption="../report/compute.rst",
@@ -41,7 +40,7 @@ rule compute_accounting:
         pdf=f"{FIGS}/training_cost.pdf",
     params:
         figure=lambda wc, output: output.pdf[:-4],
-        code=code_version("compute.py", "plots.py"),
+        code=code_version("hepad.resonant.compute:account"),
     conda:
         ENV
     log:
@@ -54,17 +53,17 @@ rule compute_accounting:
 
 
 rule flow_losses:
-    """Per-epoch training and validation losses of the sideband flows and SIGMA models."""
+    """Per-epoch training and validation losses of the shared models (one panel each)."""
     input:
-        [f"{WORK}/resonant/bkg_flow/w{w}/n{n}/s{s}.losses.csv" for w, n, s in FLOW_KEYS]
-        + [f"{WORK}/resonant/sigma/n{n}/s{s}.losses.csv" for n, s in SIGMA_KEYS],
+        [tagged.partition("=")[2] for tagged in P.loss_files()],
     output:
         png=report(f"{FIGS}/flow_losses.png", caption="../report/flow_losses.rst", category="Resonant",
                    subcategory="Training"),
         pdf=f"{FIGS}/flow_losses.pdf",
     params:
+        losses=" ".join(P.loss_files()),
         figure=lambda wc, output: output.pdf[:-4],
-        code=code_version("aggregate.py", "plots.py"),
+        code=code_version("hepad.resonant.aggregate:flow_losses"),
     conda:
         ENV
     log:
@@ -72,19 +71,19 @@ rule flow_losses:
     benchmark:
         f"{BENCH}/flow_losses.tsv"
     shell:
-        "hepad flow-losses --losses {input} --figure {params.figure} > {log} 2>&1"
+        "hepad flow-losses --losses {params.losses} --figure {params.figure} > {log} 2>&1"
 
 
 rule template_closure:
     """template_closure.csv: AUC of template vs true SR background per window and template method."""
     input:
         [f"{WORK}/resonant/validation/w{k['window']}/{k['method']}/n{k['nsig']}/s{k['seed']}.json"
-         for k in VALIDATION_KEYS],
+         for k in P.validation_keys],
     output:
         report(f"{RESULTS}/resonant/template_closure.csv", caption="../report/template.rst", category="Resonant",
                subcategory="Template validation"),
     params:
-        code=code_version("aggregate.py"),
+        code=code_version("hepad.resonant.aggregate:closure_table"),
     conda:
         ENV
     log:
@@ -97,5 +96,5 @@ rule template_closure:
 
 # what `rule all` asks for besides summary.csv (only what the configured methods produce)
 RESONANT_TARGETS = [f"{RESULTS}/resonant/summary.csv", f"{RESULTS}/resonant/compute_by_method.csv"]
-RESONANT_TARGETS += [f"{FIGS}/flow_losses.png"] if FLOW_KEYS or SIGMA_KEYS else []
-RESONANT_TARGETS += [f"{RESULTS}/resonant/template_closure.csv"] if VALIDATION_KEYS else []
+RESONANT_TARGETS += [f"{FIGS}/flow_losses.png"] if P.loss_files() else []
+RESONANT_TARGETS += [f"{RESULTS}/resonant/template_closure.csv"] if P.validation_keys else []

@@ -13,7 +13,6 @@ if "calo" in config:
     CHI = plan.chi_samples(C)
     SUP = plan.sup_samples(C)
     CALO_SAMPLES = ["photons_train", "photons_test", *CHI, *SUP]
-    CALO_CODE = ("calo", "flows", "training.py", "io")
     calo_showers = lambda name: f"{CALO}/showers/{name}.h5"
     calo_scores = lambda name: f"{RESULTS}/calo/scores/{name}.npz"
 
@@ -27,7 +26,7 @@ if "calo" in config:
                 sample="|".join(CALO_SAMPLES),
             params:
                 args=lambda wc: plan.toy_args(C, wc.sample),
-                code=code_version("calo", "io"),
+                code=code_version("hepad.calo.steps:generate"),
             conda:
                 ENV
             log:
@@ -49,7 +48,7 @@ if "calo" in config:
                 sample="|".join(CALO_SAMPLES),
             params:
                 args=lambda wc: plan.calogan_args(C, wc.sample),
-                code=code_version("calo", "io"),
+                code=code_version("hepad.calo.sources:convert", "hepad.calo.sources:extract_signal"),
             conda:
                 ENV
             log:
@@ -74,7 +73,7 @@ if "calo" in config:
             val=C["val_fraction"],
             seed=C["seed"],
             device=config["device"],
-            code=code_version(*CALO_CODE),
+            code=code_version("hepad.calo.steps:train_flow"),
         threads: config["threads"]["train"]
         resources:
             gpu=1,
@@ -104,7 +103,7 @@ if "calo" in config:
         params:
             seed=C["seed"],
             batch=C["score_batch_size"],
-            code=code_version(*CALO_CODE),
+            code=code_version("hepad.calo.steps:score"),
         threads: config["threads"]["score"]
         conda:
             ENV
@@ -131,7 +130,7 @@ if "calo" in config:
             options=json.dumps(C["supervised"], sort_keys=True),
             seed=C["seed"],
             device=config["device"],
-            code=code_version(*CALO_CODE, "classifiers"),
+            code=code_version("hepad.calo.steps:train_supervised"),
         threads: config["threads"]["train"]
         resources:
             gpu=1,
@@ -163,7 +162,7 @@ if "calo" in config:
             min_bkg=C["min_bkg"],
             jacobian="--jacobian" if C["jacobian"] else "",
             figdir=lambda wc, output: os.path.dirname(output.pdf[0]),
-            code=code_version("calo", "metrics.py", "plots.py"),
+            code=code_version("hepad.calo.steps:heatmap"),
         conda:
             ENV
         log:
@@ -196,7 +195,7 @@ if "calo" in config:
             min_bkg=C["min_bkg"],
             jacobian="--jacobian" if C["jacobian"] else "",
             figdir=lambda wc, output: os.path.dirname(output.pdf[0]),
-            code=code_version("calo", "metrics.py", "plots.py", "classifiers"),
+            code=code_version("hepad.calo.steps:lifetimes"),
         threads: config["threads"]["score"]
         conda:
             ENV
@@ -223,7 +222,7 @@ if "calo" in config:
             pdf=f"{CALO_FIGS}/calo_example_showers.pdf",
         params:
             stem=lambda wc, output: output.pdf[: -len(".pdf")],
-            code=code_version("calo", "plots.py"),
+            code=code_version("hepad.calo.steps:example_figure"),
         conda:
             ENV
         log:

@@ -2,7 +2,8 @@
 import re
 
 from hepad.io.download import load_manifest
-from hepad.io.sources import input_path, reader_args
+from hepad.resonant.plan import POOLS
+from hepad.resonant.formats.sources import input_path, reader_args
 
 TOY = config["data"].get("toy", {})
 SOURCE = config["data"]["source"]
@@ -43,7 +44,7 @@ rule toy_dijets:
         extra=f"{WORK}/toy/extra_qcd_toy.features.h5",
     params:
         toy=TOY,
-        code=code_version("toy", "io", "cli.py"),
+        code=code_version("hepad.resonant.commands:_toy_dijets"),
     conda:
         ENV
     log:
@@ -70,7 +71,7 @@ rule prepare_dijets:
     params:
         format="lhco" if SOURCE == "toy" else SOURCE,
         options=reader_args(config["data"]),
-        code=code_version("features.py", "io", "cli.py"),
+        code=code_version("hepad.resonant.commands:_prepare_dijets"),
     conda:
         ENV
     log:
@@ -87,13 +88,13 @@ rule split_samples:
         events=f"{WORK}/dijets/events.h5",
         extra=f"{WORK}/dijets/extra.h5",
     output:
-        expand(f"{WORK}/samples/{{name}}.h5", name=POOLS),
+        [P.pool(name) for name in POOLS],
     params:
         f=config["samples"]["signal_fractions"],
         test=config["samples"]["extra_test_fraction"],
         seed=config["samples"]["seed"],
         outdir=lambda wc, output: os.path.dirname(output[0]),
-        code=code_version("windows.py", "resonant.py", "io"),
+        code=code_version("hepad.resonant.steps:split_samples"),
     conda:
         ENV
     log:

@@ -1,15 +1,18 @@
-# The bump hunt: per window x method x n_sig x seed. Training is `rule train`, scoring `rule score`.
+# The bump hunt: per window x method x n_sig x seed. Where window w, method m, n_sig n, seed s is
+# trained: `rule train` (`train_kfold` in windows without extra background); scored: `rule score`.
+# Paths and target lists come from hepad.resonant.plan (P), the shared models from its registry.
+from hepad.resonant.registry import SHARED_MODELS
 
 
 rule inject_signal:
     """Mock data for one (n_sig, seed): all background + n_sig signal events."""
     input:
-        background=f"{WORK}/samples/background.h5",
-        signal=f"{WORK}/samples/signal_inject.h5",
+        background=P.pool("background"),
+        signal=P.pool("signal_inject"),
     output:
         f"{WORK}/resonant/data/n{{nsig}}/s{{seed}}.h5",
     params:
-        code=code_version("windows.py", "resonant.py", "io"),
+        code=code_version("hepad.resonant.steps:make_data"),
     conda:
         ENV
     log:
@@ -24,13 +27,13 @@ rule inject_signal:
 rule make_testset:
     """One test set per window, shared by every method, n_sig and seed."""
     input:
-        extra=f"{WORK}/samples/extra_test.h5",
-        signal=f"{WORK}/samples/signal_test.h5",
+        extra=P.pool("extra_test"),
+        signal=P.pool("signal_test"),
     output:
         f"{WORK}/resonant/test/w{{window}}.h5",
     params:
-        window=window_bounds,
-        code=code_version("windows.py", "resonant.py", "io"),
+        window=P.window_bounds,
+        code=code_version("hepad.resonant.steps:make_testset"),
     conda:
         ENV
     log:
@@ -42,84 +45,61 @@ rule make_testset:
         " --window {params.window} --out {output} > {log} 2>&1"
 
 
-rule train_bkg_flow:
-    """The sideband flow p_bg(x | m_jj) of window {window} on the mock data of (nsig, seed): trained
-    once, used by ANODE, CATHODE and R-ANODE. Resumes from its checkpoint after a kill."""
-    input:
-        mock_data,
-    output:
-        model=f"{WORK}/resonant/bkg_flow/w{{window}}/n{{nsig}}/s{{seed}}.pt",
-        losses=f"{WORK}/resonant/bkg_flow/w{{window}}/n{{nsig}}/s{{seed}}.losses.csv",
-    params:
-        window=window_bounds,
-        options=json.dumps(R["flow"], sort_keys=True),
-        checkpoint=lambda wc, output: f"{output.model}.ckpt",
-        device=config["device"],
-        code=code_version("flows", "methods", "training.py", "resonant.py", "io"),
-    threads: config["threads"]["train"]
-    resources:
-        gpu=1,
-    conda:
-        ENV
-    log:
-        f"{LOGS}/train_bkg_flow/w{{window}}/n{{nsig}}/s{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train_bkg_flow/w{{window}}/n{{nsig}}/s{{seed}}.tsv"
-    shell:
-        "hepad --threads {threads} train-bkg-flow --data {input} --window {params.window}"
-        " --options '{params.options}' --seed {wildcards.seed} --device {params.device}"
-        " --model {output.model} --losses {output.losses} --checkpoint {params.checkpoint} > {log} 2>&1"
+# One training rule per shared model of the registry: train_bkg_flow {window,nsig,seed} (the sideband
+# flow, read by ANODE, CATHODE, R-ANODE), train_sigma {nsig,seed} (SIGMA's model, every window).
+# Each trains once on the mock data and resumes from its checkpoint after a kill.
+for _sm in SHARED_MODELS.values():
 
-
-rule train_sigma:
-    """SIGMA's one model of all the mock data of (nsig, seed), used in every window."""
-    input:
-        mock_data,
-    output:
-        model=f"{WORK}/resonant/sigma/n{{nsig}}/s{{seed}}.pt",
-        losses=f"{WORK}/resonant/sigma/n{{nsig}}/s{{seed}}.losses.csv",
-    params:
-        options=json.dumps(sigma_options(), sort_keys=True),
-        checkpoint=lambda wc, output: f"{output.model}.ckpt",
-        device=config["device"],
-        code=code_version("flows", "methods", "training.py", "resonant.py", "io"),
-    threads: config["threads"]["train"]
-    resources:
-        gpu=1,
-    conda:
-        ENV
-    log:
-        f"{LOGS}/train_sigma/n{{nsig}}/s{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train_sigma/n{{nsig}}/s{{seed}}.tsv"
-    shell:
-        "hepad --threads {threads} train-sigma --data {input}"
-        " --options '{params.options}' --seed {wildcards.seed} --device {params.device}"
-        " --model {output.model} --losses {output.losses} --checkpoint {params.checkpoint} > {log} 2>&1"
+    rule:
+        name:
+            _sm.rule
+        input:
+            P.mock_data,
+        output:
+            model=f"{P.shared_stem(_sm.name)}.pt",
+            losses=f"{P.shared_stem(_sm.name)}.losses.csv",
+        params:
+            command=_sm.command,  # (shell: is formatted when the job runs, after the loop: no _sm there)
+            window=(lambda wc: f"--window {P.window_bounds(wc)}") if _sm.per_window else "",
+            options=json.dumps(P.shared_options(_sm.name), sort_keys=True),
+            checkpoint=lambda wc, output: f"{output.model}.ckpt",
+            device=config["device"],
+            code=code_version("hepad.resonant.steps:train_shared", _sm.trainer),
+        threads: config["threads"]["train"]
+        resources:
+            gpu=1,
+        conda:
+            ENV
+        log:
+            f"{LOGS}/{_sm.rule}/{_sm.wildcard_path}.log",
+        benchmark:
+            f"{BENCH}/{_sm.rule}/{_sm.wildcard_path}.tsv"
+        shell:
+            "hepad --threads {threads} {params.command} --data {input} {params.window}"
+            " --options '{params.options}' --seed {wildcards.seed} --device {params.device}"
+            " --model {output.model} --losses {output.losses} --checkpoint {params.checkpoint} > {log} 2>&1"
 
 
 rule train:
-    """Fit method {method} in window {window} on the mock data of (nsig, seed)."""
+    """Fit method {method} in window {window} on the mock data of (nsig, seed); its inputs are the
+    samples and shared models of the method's `needs` (P.train_inputs)."""
     input:
-        unpack(train_inputs),
+        unpack(P.train_inputs),
     output:
         model=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.pkl",
         info=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
     wildcard_constraints:
+        window=P.window_pattern("test"),
         nsig=r"\d+|all",
     params:
-        window=window_bounds,
-        inputs=lambda wc, input: " ".join(flag(f"--{o}", input, k) for o, k in (
-            ("data", "data"), ("extra", "extra_bkg"), ("signal", "signal"), ("bkg-flow", "bkg_flow"),
-            ("sigma-model", "sigma"))),
-        options=lambda wc: json.dumps(method_options(wc.method), sort_keys=True),
-        kfold=lambda wc: R["kfold"] if EVALUATION[int(wc.window)] == "kfold" else 0,
+        window=P.window_bounds,
+        inputs=lambda wc, input: flags(dict(input.items())),
+        options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
         device=config["device"],
-        code=code_version("methods", "classifiers", "flows", "training.py", "windows.py", "resonant.py", "kfold.py",
-                          "io"),
+        code=code_version("hepad.resonant.steps:train"),
     threads: config["threads"]["train"]
     resources:
-        gpu=lambda wc: gpu_request(wc.method),
+        gpu=lambda wc: P.gpu(wc.method),
     conda:
         ENV
     log:
@@ -128,23 +108,55 @@ rule train:
         f"{BENCH}/train/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
     shell:
         "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
-        " --seed {wildcards.seed} {params.inputs}"
-        " --options '{params.options}' --kfold {params.kfold} --device {params.device}"
+        " --seed {wildcards.seed} {params.inputs} --options '{params.options}' --device {params.device}"
         " --model {output.model} --info {output.info} > {log} 2>&1"
+
+
+rule train_kfold:
+    """Window {window} has no test set (no extra background there): method {method} is trained on k
+    folds of the window's SR data and writes the out-of-fold scores itself (hepad.resonant.kfold)."""
+    input:
+        unpack(P.train_inputs),
+    output:
+        scores=f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
+        info=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
+    wildcard_constraints:
+        window=P.window_pattern("kfold"),
+    params:
+        window=P.window_bounds,
+        inputs=lambda wc, input: flags(dict(input.items())),
+        options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
+        k=P.kfold,
+        device=config["device"],
+        code=code_version("hepad.resonant.steps:train_kfold"),
+    threads: config["threads"]["train"]
+    resources:
+        gpu=lambda wc: P.gpu(wc.method),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/train_kfold/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_kfold/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
+    shell:
+        "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
+        " --seed {wildcards.seed} {params.inputs} --options '{params.options}' --device {params.device}"
+        " --kfold {params.k} --scores {output.scores} --info {output.info} > {log} 2>&1"
 
 
 rule score:
     """Score window {window}'s test set with the trained model (CPU)."""
     input:
-        model=lambda wc: model_path(wc, "pkl"),
-        test=test_set,
-        bkg_flow=lambda wc: bkg_flow_path(wc) if "bkg_flow" in METHODS[wc.method].score_needs else [],
+        unpack(P.score_inputs),
+        model=lambda wc: P.model(wc, "pkl"),
+        test=P.test_set,
     output:
         f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
+    wildcard_constraints:
+        window=P.window_pattern("test"),
     params:
-        bkg_flow=lambda wc, input: f"--bkg-flow {input.bkg_flow}" if input.bkg_flow else "",
-        test=lambda wc, input: f"--test {input.test}" if input.test else "",
-        code=code_version("methods", "classifiers", "flows", "resonant.py", "io"),
+        shared=lambda wc, input: flags({k: v for k, v in input.items() if k not in ("model", "test")}),
+        code=code_version("hepad.resonant.steps:score"),
     threads: config["threads"]["score"]
     conda:
         ENV
@@ -153,21 +165,21 @@ rule score:
     benchmark:
         f"{BENCH}/score/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
     shell:
-        "hepad --threads {threads} score --model {input.model} {params.test} {params.bkg_flow}"
+        "hepad --threads {threads} score --model {input.model} --test {input.test} {params.shared}"
         " --out {output} > {log} 2>&1"
 
 
 rule metrics:
     """ROC, SIC and AUC of one score file, with the SR truth counts of the mock data."""
     input:
-        scores=rules.score.output[0],
-        info=lambda wc: model_path(wc, "json"),
-        data=mock_data,
+        scores=f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
+        info=lambda wc: P.model(wc, "json"),
+        data=P.mock_data,
     output:
         f"{WORK}/resonant/metrics/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
     params:
-        min_bkg=R["min_bkg"],
-        code=code_version("metrics.py", "resonant.py"),
+        min_bkg=config["resonant"]["min_bkg"],
+        code=code_version("hepad.resonant.steps:evaluate"),
     conda:
         ENV
     log:
@@ -184,20 +196,19 @@ rule validate_template:
     """Template of method {method} (CATHODE, SIGMA) in window {window} against the true SR
     background of the mock data (simulation truth): feature histograms and the closure AUC."""
     input:
-        unpack(lambda wc: {k: v for k, v in train_inputs(wc).items() if k in ("data", "bkg_flow", "sigma")}),
+        unpack(P.train_inputs),
     output:
         json=f"{WORK}/resonant/validation/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
         png=report(f"{RESULTS}/figures/template_w{{window}}_{{method}}_n{{nsig}}_s{{seed}}.png",
                    caption="../report/template.rst", category="Resonant", subcategory="Template validation"),
         pdf=f"{RESULTS}/figures/template_w{{window}}_{{method}}_n{{nsig}}_s{{seed}}.pdf",
     params:
-        window=window_bounds,
-        inputs=lambda wc, input: " ".join(flag(f"--{o}", input, k) for o, k in (
-            ("bkg-flow", "bkg_flow"), ("sigma-model", "sigma"))),
-        options=lambda wc: json.dumps(method_options(wc.method), sort_keys=True),
+        window=P.window_bounds,
+        inputs=lambda wc, input: flags(dict(input.items())),
+        options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
         figure=lambda wc, output: output.pdf[:-4],
         device=config["device"],
-        code=code_version("methods", "flows", "validation.py", "plots.py", "resonant.py"),
+        code=code_version("hepad.resonant.steps:validate_template"),
     threads: config["threads"]["train"]
     conda:
         ENV
@@ -207,5 +218,5 @@ rule validate_template:
         f"{BENCH}/validate_template/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
     shell:
         "hepad --threads {threads} validate-template --method {wildcards.method} --window {params.window}"
-        " --data {input.data} {params.inputs} --options '{params.options}' --seed {wildcards.seed}"
+        " {params.inputs} --options '{params.options}' --seed {wildcards.seed}"
         " --device {params.device} --out {output.json} --figure {params.figure} > {log} 2>&1"

@@ -1,4 +1,4 @@
-"""Figures of the CaloFlow study (the paper's Fig. 2/7, 3, 4, 6, 8), PDF + PNG via hepad.plots.save."""
+"""Figures of the CaloFlow study (the paper's Fig. 2/7, 3, 4, 6, 8), PDF + PNG via hepad.plotting.save."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from matplotlib.colors import LogNorm
 from hepad import metrics
 from hepad.calo.caloflow import anomaly_score
 from hepad.calo.showers import LAYER_SHAPES
-from hepad.plots import plt, save  # Agg backend
+from hepad.plotting import plt, save  # Agg backend
 
 
 def _mass_label(m: float) -> str:

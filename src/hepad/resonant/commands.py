@@ -1,0 +1,273 @@
+"""`hepad` subcommands of the resonant study (registered by hepad.cli); steps import lazily.
+
+The inputs a method may read are one flag each, from hepad.resonant.registry: SAMPLES (--data,
+--extra-bkg, --signal) and SHARED_MODELS (--bkg-flow, --sigma; and `train-<name>` for each).
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _options(text: str) -> dict:
+    from hepad.errors import InputError
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"--options {text!r}: not valid JSON ({e.msg} at character {e.pos}); expected a JSON object")
+    if not isinstance(value, dict):
+        raise InputError(f"--options {text!r}: expected a JSON object")
+    return value
+
+
+def _paths(a, keys) -> dict:
+    return {k: getattr(a, k) for k in keys if getattr(a, k, None)}
+
+
+def _input_keys() -> list[str]:
+    from hepad.resonant.registry import SAMPLES, SHARED_MODELS
+
+    return [*SAMPLES, *SHARED_MODELS]
+
+
+def _toy_dijets(a):
+    from hepad.resonant.formats.lhco import write_lhco_features
+    from hepad.resonant.toy import generate_background, generate_events
+
+    write_lhco_features(a.events_out, generate_events(a.n_background, a.n_signal, a.seed, a.mass_mjj_slope))
+    extra = generate_background(a.n_extra, a.seed + 1, tuple(a.extra_mjj_range), a.mass_mjj_slope)
+    extra[:, -1] = 0
+    write_lhco_features(a.extra_out, extra)
+
+
+def _prepare_dijets(a):
+    from hepad.resonant.formats.readers import parse_branches, read_dijets
+    from hepad.resonant.formats.table import write_table
+
+    d = read_dijets(a.input, a.format, tree=a.tree, branches=parse_branches(a.branch), kinematics=a.kinematics,
+                    unit=a.unit)  # fmt: skip
+    write_table(a.out, d, attrs={"source": str(a.input)})
+
+
+def _split_samples(a):
+    from hepad.resonant.steps import split_samples
+
+    inj, tr, te = a.signal_fractions
+    split_samples(a.events, a.extra, a.outdir, {"inject": inj, "train": tr, "test": te}, a.extra_test_fraction, a.seed)
+
+
+def _inject(a):
+    from hepad.resonant.steps import make_data
+
+    make_data(a.background, a.signal, a.n_sig, a.seed, a.out)
+
+
+def _make_testset(a):
+    from hepad.resonant.steps import make_testset
+
+    make_testset(a.extra_test, a.signal_test, a.window[0], a.window[1], a.out)
+
+
+def _train_shared(a):
+    from hepad.resonant.steps import train_shared
+
+    train_shared(a.shared_model, a.data, getattr(a, "window", None), _options(a.options), a.seed, a.device, a.model,
+                 a.losses, a.checkpoint)
+
+
+def _train(a):
+    from hepad.resonant.steps import train, train_kfold
+
+    paths = _paths(a, _input_keys())
+    if a.kfold:
+        train_kfold(a.method, a.window[0], a.window[1], paths, _options(a.options), a.seed, a.device, a.kfold,
+                    a.scores, a.info)
+    else:
+        train(a.method, a.window[0], a.window[1], paths, _options(a.options), a.seed, a.device, a.model, a.info)
+
+
+def _score(a):
+    from hepad.resonant.registry import SHARED_MODELS
+    from hepad.resonant.steps import score
+
+    score(a.model, a.test, a.out, _paths(a, SHARED_MODELS))
+
+
+def _validate_template(a):
+    from hepad.resonant.steps import validate_template
+
+    validate_template(a.method, a.window[0], a.window[1], _paths(a, _input_keys()), _options(a.options), a.seed,
+                      a.device, a.out, a.figure)
+
+
+def _metrics(a):
+    from hepad.resonant.steps import evaluate
+
+    evaluate(a.scores, a.info, a.data, a.window_index, a.n_sig, a.min_bkg, a.out)
+
+
+def _aggregate(a):
+    from hepad.resonant.aggregate import aggregate
+
+    aggregate(a.metrics, a.summary, a.figdir, a.min_bkg)
+
+
+def _compute_accounting(a):
+    from hepad.resonant.compute import account
+
+    account(a.benchmarks, a.jobs, a.methods, a.figure)
+
+
+def _flow_losses(a):
+    from hepad.resonant.aggregate import flow_losses
+
+    flow_losses(a.losses, a.figure)
+
+
+def _template_closure(a):
+    from hepad.resonant.aggregate import closure_table
+
+    closure_table(a.inputs, a.out)
+
+
+def add_commands(sub) -> None:
+    """Add the resonant study's steps to the `hepad` parser's subparsers."""
+    from hepad.resonant.registry import SAMPLES, SHARED_MODELS
+
+    window = dict(type=float, nargs=2, required=True, metavar=("LO", "HI"), help="signal region [lo, hi) in TeV")
+
+    def inputs(s, keys) -> None:
+        for key in keys:
+            what = SHARED_MODELS[key].help if key in SHARED_MODELS else SAMPLES[key]
+            s.add_argument(_flag(key), dest=key, help=f"{what} (for methods that need it)")
+
+    s = sub.add_parser("toy-dijets", help="generate toy events in the LHCO R&D features layout")
+    s.add_argument("--events-out", required=True)
+    s.add_argument("--extra-out", required=True)
+    s.add_argument("--n-background", type=int, required=True)
+    s.add_argument("--n-signal", type=int, required=True)
+    s.add_argument("--n-extra", type=int, required=True)
+    s.add_argument("--extra-mjj-range", type=float, nargs=2, required=True, metavar=("LO", "HI"))
+    s.add_argument("--mass-mjj-slope", type=float, default=0.0)
+    s.add_argument("--seed", type=int, required=True)
+    s.set_defaults(func=_toy_dijets)
+
+    s = sub.add_parser("prepare-dijets", help="input file -> canonical dijet table")
+    s.add_argument("--input", required=True)
+    s.add_argument("--format", choices=["lhco", "arrays", "root"], required=True)
+    s.add_argument("--out", required=True)
+    g = s.add_argument_group("ROOT input (--format root)")
+    g.add_argument("--tree", default="events")
+    g.add_argument("--kinematics", choices=["ptetaphim", "pxpypzm"], default="ptetaphim")
+    g.add_argument("--unit", choices=["GeV", "MeV", "TeV"], default="GeV", help="of momenta and masses")
+    g.add_argument("--branch", action="append", metavar="KEY=NAME", help="branch name, e.g. pt=jet_pt (repeat)")
+    s.set_defaults(func=_prepare_dijets)
+
+    s = sub.add_parser("split-samples", help="fixed partition of signal pool and extra background")
+    s.add_argument("--events", required=True)
+    s.add_argument("--extra", required=True)
+    s.add_argument("--outdir", required=True)
+    s.add_argument("--signal-fractions", type=float, nargs=3, required=True, metavar=("INJECT", "TRAIN", "TEST"))
+    s.add_argument("--extra-test-fraction", type=float, required=True)
+    s.add_argument("--seed", type=int, required=True)
+    s.set_defaults(func=_split_samples)
+
+    s = sub.add_parser("inject", help="mock data: background + n_sig signal events")
+    s.add_argument("--background", required=True)
+    s.add_argument("--signal", required=True)
+    s.add_argument("--n-sig", type=int, required=True)
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_inject)
+
+    s = sub.add_parser("make-testset", help="a window's test set")
+    s.add_argument("--extra-test", required=True)
+    s.add_argument("--signal-test", required=True)
+    s.add_argument("--window", **window)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_make_testset)
+
+    for shared in SHARED_MODELS.values():  # train-bkg-flow, train-sigma, ...
+        s = sub.add_parser(shared.command, help=shared.help)
+        s.add_argument("--data", required=True, help="mock data")
+        if shared.per_window:
+            s.add_argument("--window", **window)
+        s.add_argument("--options", default="{}", help="its options as JSON")
+        s.add_argument("--seed", type=int, required=True)
+        s.add_argument("--device", default="auto")
+        s.add_argument("--model", required=True)
+        s.add_argument("--losses", required=True, help="per-epoch loss file (CSV)")
+        s.add_argument("--checkpoint", required=True, help="written each epoch; resumed from if present")
+        s.set_defaults(func=_train_shared, shared_model=shared.name)
+
+    s = sub.add_parser("train", help="fit one method in one window")
+    s.add_argument("--method", required=True)
+    s.add_argument("--window", **window)
+    inputs(s, _input_keys())
+    s.add_argument("--options", default="{}", help="method options as JSON")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--kfold", type=int, default=0,
+                   help="k > 0: no test set in this window; train k times and write the out-of-fold scores (--scores)")
+    s.add_argument("--model", help="the trained method (without --kfold)")
+    s.add_argument("--scores", help="out-of-fold scores of the SR data (with --kfold)")
+    s.add_argument("--info", required=True)
+    s.set_defaults(func=_train)
+
+    s = sub.add_parser("score", help="score a window's test set with a trained method")
+    s.add_argument("--model", required=True)
+    s.add_argument("--test", required=True, help="the window's test set")
+    inputs(s, SHARED_MODELS)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_score)
+
+    s = sub.add_parser("validate-template", help="a template method's template vs the true SR background")
+    s.add_argument("--method", required=True)
+    s.add_argument("--window", **window)
+    inputs(s, _input_keys())
+    s.add_argument("--options", default="{}")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--out", required=True, help="JSON with the closure AUC")
+    s.add_argument("--figure", required=True, help="figure path without extension (PDF and PNG)")
+    s.set_defaults(func=_validate_template)
+
+    s = sub.add_parser("metrics", help="SIC, AUC of one score file")
+    s.add_argument("--scores", required=True)
+    s.add_argument("--info", required=True)
+    s.add_argument("--data", required=True, help="the mock data (for the SR truth counts)")
+    s.add_argument("--window-index", type=int, required=True)
+    s.add_argument("--n-sig", type=int, required=True)
+    s.add_argument("--min-bkg", type=int, default=25)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_metrics)
+
+    s = sub.add_parser("aggregate-resonant", help="summary.csv and figures")
+    s.add_argument("--metrics", nargs="+", required=True)
+    s.add_argument("--summary", required=True)
+    s.add_argument("--figdir", required=True)
+    s.add_argument("--min-bkg", type=int, default=25)
+    s.set_defaults(func=_aggregate)
+
+    s = sub.add_parser("compute-accounting", help="training cost per job and per method from benchmark files")
+    s.add_argument("--benchmarks", nargs="+", required=True)
+    s.add_argument("--jobs", required=True, help="CSV, one row per training job")
+    s.add_argument("--methods", required=True, help="CSV, one row per method")
+    s.add_argument("--figure", required=True, help="figure path without extension")
+    s.set_defaults(func=_compute_accounting)
+
+    s = sub.add_parser("flow-losses", help="figure of the shared models' per-epoch losses")
+    s.add_argument("--losses", nargs="+", required=True, metavar="MODEL=FILE",
+                   help="per-epoch loss files, each tagged with its shared model's name")
+    s.add_argument("--figure", required=True)
+    s.set_defaults(func=_flow_losses)
+
+    s = sub.add_parser("template-closure", help="table of the template validation jobs")
+    s.add_argument("--inputs", nargs="+", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_template_closure)

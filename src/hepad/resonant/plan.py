@@ -1,0 +1,167 @@
+"""What the resonant rules need, computed from the config (workflow/rules/resonant.smk and
+aggregate.smk read it; unit-tested in tests/resonant/test_plan.py).
+
+Paths: work/{run}/ intermediate files, results/{run}/ results, logs/{run}/, benchmarks/{run}/.
+Wildcards: window (index into the windows), method, nsig, seed; a method that does not read the
+mock data (supervised) is trained once per (window, seed) under nsig "all".
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from hepad.errors import InputError
+from hepad.resonant.registry import SHARED_MODELS
+from hepad.resonant.windows import resolve_windows
+
+POOLS = ["background", "signal_inject", "signal_train", "signal_test", "extra_train", "extra_test"]
+# config keys of the `resonant` section that methods share, by the Options field they fill
+SHARED_OPTIONS = {"classifier": "classifier", "val_fraction": "val_fraction", "sideband_width": "cwola_sideband_width",
+                  "flow": "flow"}  # fmt: skip
+KEYS = ("window", "method", "nsig", "seed")
+
+
+def _methods():
+    from hepad.resonant.methods import METHODS
+
+    return METHODS
+
+
+def method_options(method: str, r: dict) -> dict:
+    """The options of `method` from the config's `resonant` section `r`: the shared keys it has a
+    field for (classifier, val_fraction, cwola_sideband_width, flow), then r.method_options.<method>."""
+    cls = _methods()[method]
+    names = {f.name for f in fields(cls.Options)}
+    opts = {field: r[key] for field, key in SHARED_OPTIONS.items() if field in names and key in r}
+    opts.update(r.get("method_options", {}).get(method, {}))
+    cls.Options.from_dict(opts, method)  # unknown keys and bad values: one-line error now, not in a job
+    return opts
+
+
+class ResonantPlan:
+    def __init__(self, config: dict):
+        self.config, self.r = config, config["resonant"]
+        run = config["run"]
+        self.work, self.results = f"work/{run}", f"results/{run}"
+        self.logs, self.bench = f"logs/{run}", f"benchmarks/{run}"
+        self.windows = resolve_windows(self.r["windows"])
+        self.window_ids = list(range(len(self.windows)))
+        d = config["data"]
+        # m_jj range of the extra background (real LHCO: 3.3-3.7 TeV only) and the windows it covers
+        self.extra_range = tuple(d["toy"]["extra_mjj_range"] if d["source"] == "toy" else d["extra_mjj_range"])
+        lo_x, hi_x = self.extra_range
+        self.has_extra = [lo_x - 1e-9 <= lo and hi <= hi_x + 1e-9 for lo, hi in self.windows]
+        # windows without extra background: no test set, k-fold on the window's own SR events
+        self.evaluation = ["test" if has else "kfold" for has in self.has_extra]
+        methods = _methods()
+        for m in self.r["methods"]:
+            if m not in methods:
+                raise InputError(f"config: resonant.methods: {m!r} is not a method; expected one of {', '.join(methods)}")
+        for m in self.r.get("method_options", {}):
+            if m not in methods:
+                raise InputError(f"config: resonant.method_options.{m}: not a method; expected one of "
+                                 f"{', '.join(methods)}")
+        self.options = {m: method_options(m, self.r) for m in methods}
+        self.skipped = [(w, m) for w in self.window_ids for m in self.r["methods"]
+                        if self.evaluation[w] == "kfold" and methods[m].needs & {"extra_bkg", "signal"}]
+        self.keys = [dict(window=w, method=m, nsig=n, seed=s) for w in self.window_ids for m in self.r["methods"]
+                     for n in self.r["n_sig"] for s in self.r["seeds"] if (w, m) not in self.skipped]
+        # the training jobs behind them (methods that do not read the data are shared by every n_sig)
+        self.train_keys = sorted({(k["window"], k["method"], self._model_nsig(k["method"], k["nsig"]), k["seed"])
+                                  for k in self.keys}, key=str)
+        # the shared models they read: name -> list of wildcard dicts
+        self.shared_keys = {}
+        for name, sm in SHARED_MODELS.items():
+            wanted = {tuple(k[w] for w in sm.wildcards) for k in self.keys if name in methods[k["method"]].needs}
+            self.shared_keys[name] = [dict(zip(sm.wildcards, v)) for v in sorted(wanted)]
+        # template validation: every window and template method, at the first n_sig and seed of the scan
+        from hepad.resonant.methods import TemplateMethod
+
+        self.validation_keys = [dict(window=w, method=m, nsig=self.r["n_sig"][0], seed=self.r["seeds"][0])
+                                for w in self.window_ids for m in self.r["methods"]
+                                if issubclass(methods[m], TemplateMethod)]
+
+    # ---- options ----
+    def shared_options(self, name: str) -> dict:
+        return SHARED_MODELS[name].options(self.r)
+
+    def gpu(self, method: str) -> int:
+        """Training asks for a GPU only when it trains a torch model (a flow of its own, an MLP)."""
+        return int(_methods()[method].uses_gpu(self.options[method]))
+
+    # ---- windows ----
+    def window_bounds(self, wc) -> str:
+        lo, hi = self.windows[int(wc.window)]
+        return f"{lo} {hi}"
+
+    def window_pattern(self, evaluation: str) -> str:
+        """Regex of the window ids evaluated on a test set ("test") or by k-fold ("kfold")."""
+        ids = [str(w) for w in self.window_ids if self.evaluation[w] == evaluation]
+        return "|".join(ids) or "(?!)"  # (?!) matches nothing
+
+    def kfold(self, wc) -> int:
+        return self.r["kfold"]
+
+    def skipped_lines(self) -> list[str]:
+        return [f"hepad: {m} skipped in window {w} {list(self.windows[w])} TeV: it needs extra simulated background "
+                f"there, and the extra background covers only {list(self.extra_range)} TeV" for w, m in self.skipped]
+
+    # ---- paths ----
+    def _model_nsig(self, method: str, nsig):
+        return nsig if _methods()[method].reads_data() else "all"
+
+    def pool(self, name: str) -> str:
+        return f"{self.work}/samples/{name}.h5"
+
+    def mock_data(self, wc) -> str:
+        return f"{self.work}/resonant/data/n{wc.nsig}/s{wc.seed}.h5"
+
+    def model(self, wc, ext: str) -> str:
+        """Trained model (.pkl) and its info (.json) of (window, method, nsig, seed)."""
+        nsig = self._model_nsig(wc.method, wc.nsig)
+        return f"{self.work}/resonant/models/w{wc.window}/{wc.method}/n{nsig}/s{wc.seed}.{ext}"
+
+    def test_set(self, wc) -> str:
+        return f"{self.work}/resonant/test/w{wc.window}.h5"
+
+    def shared_stem(self, name: str) -> str:
+        """Path template (wildcards in braces, no extension) of a shared model."""
+        return SHARED_MODELS[name].stem(f"{self.work}/resonant")
+
+    def shared(self, name: str, wc, ext: str = "pt") -> str:
+        sm = SHARED_MODELS[name]
+        return f"{self.shared_stem(name)}.{ext}".format(**{w: getattr(wc, w) for w in sm.wildcards})
+
+    def train_inputs(self, wc) -> dict:
+        """Inputs of the training job of (window, method, nsig, seed): the samples and shared models
+        of the method's `needs`, keyed by those names (also the CLI flags: --data, --bkg-flow, ...)."""
+        samples = {"data": None if wc.nsig == "all" else self.mock_data(wc), "extra_bkg": self.pool("extra_train"),
+                   "signal": self.pool("signal_train")}
+        out = {}
+        for key in sorted(_methods()[wc.method].needs):
+            out[key] = self.shared(key, wc) if key in SHARED_MODELS else samples[key]
+        return {k: v for k, v in out.items() if v is not None}
+
+    def score_inputs(self, wc) -> dict:
+        """The shared models the method scores with (its `score_needs`)."""
+        return {k: self.shared(k, wc) for k in sorted(_methods()[wc.method].score_needs)}
+
+    def scores(self, key: dict) -> str:
+        return "{results}/resonant/scores/w{window}/{method}/n{nsig}/s{seed}.npz".format(results=self.results, **key)
+
+    def metrics(self, key: dict) -> str:
+        return "{work}/resonant/metrics/w{window}/{method}/n{nsig}/s{seed}.json".format(work=self.work, **key)
+
+    def train_benchmarks(self) -> list[str]:
+        """Benchmark files of every training job: methods (test-set or k-fold windows) and shared models."""
+        rule = lambda w: "train" if self.evaluation[int(w)] == "test" else "train_kfold"  # noqa: E731
+        out = [f"{self.bench}/{rule(w)}/w{w}/{m}/n{n}/s{s}.tsv" for w, m, n, s in self.train_keys]
+        for name, keys in self.shared_keys.items():
+            sm = SHARED_MODELS[name]
+            out += [f"{self.bench}/{sm.rule}/{sm.wildcard_path}.tsv".format(**k) for k in keys]
+        return out
+
+    def loss_files(self) -> list[str]:
+        """MODEL=FILE of every shared model's per-epoch losses (the flow_losses figure)."""
+        return [f"{name}=" + f"{self.shared_stem(name)}.losses.csv".format(**k)
+                for name, keys in self.shared_keys.items() for k in keys]

@@ -1,0 +1,178 @@
+"""The steps of the resonant study, one function per workflow rule (hepad.resonant.commands calls
+these).
+
+Where window w, method m, n_sig n, seed s is trained: `train()` (or `train_kfold()` in a window
+without a test set); scored: `score()`; its metrics: `evaluate()`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from hepad import metrics
+from hepad.errors import InputError
+from hepad.io.atomic import atomic_path
+from hepad.resonant.formats.table import Dijets, read_table, write_table
+from hepad.resonant.windows import MIN_EVENTS_SR, check_window, inject, split_pools, truth_counts
+
+log = logging.getLogger(__name__)
+
+
+def split_samples(events: str, extra: str, outdir: str, signal_fractions: dict, extra_test_fraction: float,
+                  seed: int) -> None:
+    pools = split_pools(read_table(events), read_table(extra), signal_fractions, extra_test_fraction, seed)
+    for name, d in pools.items():
+        write_table(Path(outdir) / f"{name}.h5", d)
+        log.info("%s: %d events", name, len(d))
+
+
+def make_data(background: str, signal: str, n_sig: int, seed: int, out: str) -> None:
+    data = inject(read_table(background), read_table(signal), n_sig, seed, source=signal)
+    write_table(out, data, attrs={"n_sig": n_sig, "seed": seed})
+    log.info("mock data: %d background + %d signal events", int((data.label == 0).sum()), n_sig)
+
+
+def make_testset(extra_test: str, signal_test: str, lo: float, hi: float, out: str) -> None:
+    """The window's test set, shared by all methods, n_sig and seeds: held-out background and
+    never-injected signal in the SR."""
+    bkg, sig = read_table(extra_test), read_table(signal_test)
+    check_window(bkg, lo, hi, extra_test)
+    sig = sig[sig.in_range(lo, hi)]
+    if len(sig) < MIN_EVENTS_SR:
+        raise InputError(f"{signal_test}: {len(sig)} signal events in the window [{lo}, {hi}] TeV; expected at least "
+                         f"{MIN_EVENTS_SR} to measure a signal efficiency (enlarge the signal pool or the test fraction)")
+    test = Dijets.concat([bkg[bkg.in_range(lo, hi)], sig])
+    write_table(out, test, attrs={"sr_lo": lo, "sr_hi": hi})
+    log.info("test set [%s, %s] TeV: %d signal, %d background", lo, hi, int((test.label == 1).sum()),
+             int((test.label == 0).sum()))
+
+
+def _job(kind: str, data: str, lo: float | None, hi: float | None, seed: int) -> str:
+    """Names a shared-model training job in logs and errors: window, n_sig (from the mock data), seed."""
+    import h5py
+
+    with h5py.File(data, "r") as f:
+        n_sig = f.attrs.get("n_sig", "?")
+    where = "all windows" if lo is None else f"SR [{lo}, {hi}] TeV"
+    return f"{kind} {where} n_sig {n_sig} seed {seed}"
+
+
+def train_shared(name: str, data: str, window: tuple[float, float] | None, options: dict, seed: int, device: str,
+                 out: str, losses: str, checkpoint: str) -> None:
+    """Train the shared background model `name` of hepad.resonant.background.SHARED_MODELS
+    (the sideband flow of a window, SIGMA's model of all windows)."""
+    from hepad.resonant.registry import SHARED_MODELS
+
+    shared = SHARED_MODELS[name]
+    lo, hi = window if window is not None else (None, None)
+    d = read_table(data)
+    if lo is not None:
+        check_window(d, lo, hi, data)
+    model, result = shared.train(d, lo, hi, options, seed, device, _job(name, data, lo, hi, seed), checkpoint,
+                                 losses)
+    model.save(out)
+    Path(checkpoint).unlink(missing_ok=True)
+    log.info("%s trained in %.1f s (%d epochs)", name, result.seconds, len(result.history))
+
+
+def window_inputs(method: str, lo: float, hi: float, paths: dict[str, str], device: str):
+    """The method and its WindowInputs: the samples and shared models of its `needs`, read from `paths`."""
+    from hepad.resonant.methods import METHODS, WindowInputs
+    from hepad.resonant.registry import SHARED_MODELS
+
+    if method not in METHODS:
+        raise InputError(f"method {method!r} is unknown; expected one of {', '.join(METHODS)}")
+    cls = METHODS[method]
+    win = WindowInputs(lo, hi)
+    for key in sorted(cls.needs):
+        if not paths.get(key):
+            what = "model" if key in SHARED_MODELS else "sample"
+            raise InputError(f"{method}: needs the {key} {what} (--{key.replace('_', '-')}); none was given")
+        if key in SHARED_MODELS:
+            win.models[key] = SHARED_MODELS[key].load(paths[key], device)
+            continue
+        d = read_table(paths[key])
+        if key != "signal":  # the signal pool need not span every window; counts are checked in fit()
+            check_window(d, lo, hi, paths[key])
+        setattr(win, key, d)
+    return cls, win
+
+
+def train(method: str, lo: float, hi: float, paths: dict[str, str], options: dict, seed: int, device: str,
+          out_model: str, out_info: str) -> dict:
+    """Train `method` in [lo, hi) on the samples and shared models in `paths` (keys of its `needs`)."""
+    cls, win = window_inputs(method, lo, hi, paths, device)
+    m = cls(options, seed, device)
+    info = {**m.train(win), "evaluation": "test"}
+    log.info("%s [%s, %s] TeV seed %d: trained in %.1f s", method, lo, hi, seed, info["train_seconds"])
+    m.save(out_model)
+    _write_json(out_info, info)
+    return info
+
+
+def train_kfold(method: str, lo: float, hi: float, paths: dict[str, str], options: dict, seed: int, device: str,
+                k: int, out_scores: str, out_info: str) -> dict:
+    """A window without a test set: train k times (hepad.resonant.kfold) and write the out-of-fold
+    scores of the window's SR data, in the format of `score`."""
+    from hepad.resonant.kfold import train_kfold as fit_folds
+
+    cls, win = window_inputs(method, lo, hi, paths, device)
+    s, events, info = fit_folds(lambda: cls(options, seed, device), win, k, seed)
+    _write_scores(out_scores, s, events, f"{method} k-fold")
+    _write_json(out_info, info)
+    return info
+
+
+def score(model: str, test: str, out: str, shared: dict[str, str]) -> None:
+    """Scores of the window's test set (CPU); `shared`: paths of the shared models it scores with."""
+    from hepad.resonant.methods import Method
+    from hepad.resonant.registry import SHARED_MODELS
+
+    m = Method.load(model)
+    m.attach({k: SHARED_MODELS[k].load(p) for k, p in shared.items() if p})
+    t = read_table(test)
+    _write_scores(out, m.score(t), t, f"{model} on {test}")
+
+
+def _write_scores(out: str, s: np.ndarray, events: Dijets, what: str) -> None:
+    if not np.all(np.isfinite(s)):
+        raise InputError(f"{what}: {int((~np.isfinite(s)).sum())} non-finite scores")
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, score=s.astype(np.float64), label=events.label.astype(np.int8), mjj=events.mjj)
+
+
+def evaluate(scores: str, info: str, data: str, window: int, n_sig: int, min_bkg: int, out: str) -> dict:
+    """Metrics of one (window, method, n_sig, seed): the summary row plus the SIC curve on the common grid."""
+    with np.load(scores) as z:
+        label, s = z["label"], z["score"]
+    row = {"window": window, "nsig": n_sig, **json.loads(Path(info).read_text())}
+    row.update(truth_counts(read_table(data), row["sr_lo"], row["sr_hi"]))
+    row.update(metrics.summarize(label, s, min_bkg))
+    row["sic_grid"] = [None if not np.isfinite(v) else float(v) for v in metrics.sic_on_grid(label, s, min_bkg=min_bkg)]
+    _write_json(out, row)
+    return row
+
+
+def _write_json(path: str, obj: dict) -> None:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(obj, indent=1) + "\n")
+
+
+def validate_template(method: str, lo: float, hi: float, paths: dict[str, str], options: dict, seed: int,
+                      device: str, out_json: str, figure: str) -> dict:
+    """Re-draw the template a template method trained on (same seed: the same events) and compare
+    it with the true SR background of the mock data."""
+    from hepad.resonant import validation
+    from hepad.resonant.methods import TemplateMethod
+
+    cls, win = window_inputs(method, lo, hi, paths, device)
+    if not issubclass(cls, TemplateMethod):
+        raise InputError(f"{method}: has no background template to validate")
+    m = cls(options, seed, device)
+    sr = win.signal_region(win.data, "data")
+    return validation.validate(m.template(win, sr), sr, lo, hi, seed, m.tag(win), out_json, figure)

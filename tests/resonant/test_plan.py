@@ -1,0 +1,92 @@
+"""hepad.resonant.plan: what the rules are given, computed from the config (no snakemake needed)."""
+
+from pathlib import Path
+from types import SimpleNamespace as W
+
+import pytest
+import yaml
+
+from hepad.config import validate_config
+from hepad.resonant.plan import ResonantPlan, method_options
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def plan(name="ci.yaml", **resonant):
+    cfg = yaml.safe_load((ROOT / "config" / name).read_text())
+    cfg["resonant"].update(resonant)
+    return ResonantPlan(validate_config(cfg, ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+
+
+def test_windows_without_extra_background_are_kfold_and_skip_iad_and_supervised():
+    p = plan()  # ci: extra background in [3.25, 3.75]; windows [3.1, 3.5] and [3.3, 3.7]
+    assert p.evaluation == ["kfold", "test"]
+    assert p.skipped == [(0, "iad"), (0, "supervised")]
+    assert p.window_pattern("kfold") == "0" and p.window_pattern("test") == "1"
+    assert len(p.keys) == (5 + 7) * 1 * 2  # (methods in window 0 + in window 1) x n_sig x seeds
+    assert p.skipped_lines() == [
+        f"hepad: {m} skipped in window 0 [3.1, 3.5] TeV: it needs extra simulated background there, and the extra "
+        "background covers only [3.25, 3.75] TeV" for m in ("iad", "supervised")]
+    everywhere = plan(windows=[[3.3, 3.7]])
+    assert everywhere.skipped == [] and everywhere.window_pattern("kfold") == "(?!)"
+
+
+def test_supervised_is_trained_once_for_every_nsig():
+    p = plan(n_sig=[300, 600])
+    sup = [k for k in p.train_keys if k[1] == "supervised"]
+    assert sup == [(1, "supervised", "all", 0), (1, "supervised", "all", 1)]
+    assert p.model(W(window=1, method="supervised", nsig=600, seed=1), "pkl").endswith(
+        "work/ci/resonant/models/w1/supervised/nall/s1.pkl")
+    assert (1, "iad", 300, 0) in p.train_keys and (1, "iad", 600, 0) in p.train_keys
+
+
+def test_train_inputs_follow_the_methods_needs():
+    p = plan()
+    wc = lambda m, nsig=600: W(window=1, method=m, nsig=nsig, seed=0)  # noqa: E731
+    assert p.train_inputs(wc("cathode")) == {"data": "work/ci/resonant/data/n600/s0.h5",
+                                             "bkg_flow": "work/ci/resonant/bkg_flow/w1/n600/s0.pt"}
+    assert p.train_inputs(wc("sigma")) == {"data": "work/ci/resonant/data/n600/s0.h5",
+                                           "sigma": "work/ci/resonant/sigma/n600/s0.pt"}
+    assert p.train_inputs(wc("supervised", "all")) == {"extra_bkg": "work/ci/samples/extra_train.h5",
+                                                       "signal": "work/ci/samples/signal_train.h5"}
+    assert set(p.train_inputs(wc("iad"))) == {"data", "extra_bkg"}
+    assert p.score_inputs(wc("ranode")) == {"bkg_flow": "work/ci/resonant/bkg_flow/w1/n600/s0.pt"}
+    assert p.score_inputs(wc("cathode")) == {}
+
+
+def test_shared_models_are_trained_once_per_their_wildcards():
+    p = plan()
+    assert p.shared_keys["bkg_flow"] == [dict(window=w, nsig=600, seed=s) for w in (0, 1) for s in (0, 1)]
+    assert p.shared_keys["sigma"] == [dict(nsig=600, seed=s) for s in (0, 1)]  # every window
+    assert "sigma=work/ci/resonant/sigma/n600/s1.losses.csv" in p.loss_files()
+    bench = p.train_benchmarks()
+    assert "benchmarks/ci/train_kfold/w0/cwola/n600/s0.tsv" in bench  # k-fold window
+    assert "benchmarks/ci/train/w1/supervised/nall/s1.tsv" in bench
+    assert "benchmarks/ci/train_bkg_flow/w0/n600/s1.tsv" in bench and "benchmarks/ci/train_sigma/n600/s0.tsv" in bench
+    assert len(bench) == len(p.train_keys) + 4 + 2
+    only_iad = plan(methods=["iad"])
+    assert only_iad.shared_keys == {"bkg_flow": [], "sigma": []} and only_iad.loss_files() == []
+    assert only_iad.validation_keys == []
+
+
+def test_method_options_take_only_their_fields():
+    r = {"classifier": {"kind": "hgb"}, "val_fraction": 0.4, "cwola_sideband_width": 0.15, "flow": {"epochs": 2},
+         "method_options": {"ranode": {"w": "true"}, "cathode": {"oversampling": 2}}}
+    assert method_options("cwola", r) == {"classifier": {"kind": "hgb"}, "val_fraction": 0.4, "sideband_width": 0.15}
+    assert method_options("anode", r) == {"flow": {"epochs": 2}}
+    assert method_options("ranode", r) == {"w": "true"}
+    assert method_options("cathode", r)["oversampling"] == 2 and "sideband_width" not in method_options("cathode", r)
+
+
+def test_gpu_only_for_torch_training():
+    p = plan()  # ci: HGB classifiers, supervised with the MLP
+    assert [p.gpu(m) for m in ("iad", "cathode", "anode", "ranode", "supervised")] == [0, 0, 1, 1, 1]
+
+
+@pytest.mark.parametrize("edit,match", [
+    (dict(methods=["iad", "cathod"]), "resonant.methods: 'cathod' is not a method"),
+    (dict(method_options={"cwola": {"sideband_widht": 0.1}}), "resonant.method_options.cwola.sideband_widht: unknown"),
+])
+def test_plan_errors_name_the_key(edit, match):
+    with pytest.raises(Exception, match=match):
+        plan(**edit)
