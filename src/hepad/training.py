@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -83,10 +84,10 @@ def evaluate(model: torch.nn.Module, loss_fn: LossFn, data: Sequence[torch.Tenso
     return total / max(n, 1)
 
 
-def _make_optimizer(model, cfg: TrainConfig):
+def make_optimizer(params, cfg: TrainConfig):
     cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.optimizer]
     # fused: one kernel for all parameters instead of several per tensor (about 0.8 ms a step here)
-    return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
 
 def fit(
@@ -101,26 +102,29 @@ def fit(
 ) -> FitResult:
     """Minimise `loss_fn` (mean loss of a batch) over `train`, select epochs on `val`.
 
-    `checkpoint`: written after every epoch; if it exists at the start, training resumes from it
-    and ends with the same result as an uninterrupted run. `name` identifies the job in errors.
+    `checkpoint`: written after every epoch; if it exists at the start and was made from the same
+    inputs (fingerprint: job name, training options, architecture, data, code), training resumes
+    from it and ends with the same result as an uninterrupted run; otherwise it is discarded, with
+    a log line saying what differs. `name` identifies the job in errors.
     """
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
+    made_from = fingerprint(model, loss_fn, train, val, cfg, name) if checkpoint is not None else None
     model.to(device)
     train = [t.to(device) for t in train]
     val = [t.to(device) for t in val]
-    opt = _make_optimizer(model, cfg)
+    opt = make_optimizer(model.parameters(), cfg)
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
     result = FitResult(best_states=[], best_losses=[])
     start_epoch = 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+    state = _load_checkpoint(checkpoint, made_from, device, name)
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         result = state["result"]
-        start_epoch = state["epoch"] + 1
+        start_epoch = cfg.epochs if state.get("stopped") else state["epoch"] + 1  # an early stop stays stopped
         log.info("%s: resumed from %s after epoch %d", name, checkpoint, state["epoch"])
 
     n = len(train[0])
@@ -147,7 +151,8 @@ def fit(
                 f"{name}: loss is not finite at epoch {epoch} (train {train_loss}, val {val_loss}); "
                 "lower the learning rate or check the inputs"
             )
-        _update_best(result, model, val_loss, cfg.keep_best)
+        _update_best(result, {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}, val_loss,
+                     cfg.keep_best)
         result.history.append(
             dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss, seconds=time.perf_counter() - te)
         )
@@ -160,7 +165,8 @@ def fit(
         if checkpoint is not None:
             with atomic_path(checkpoint) as tmp:
                 torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), generator=gen.get_state(),
-                                torch_rng=torch.get_rng_state(), result=result, epoch=epoch), tmp)
+                                torch_rng=torch.get_rng_state(), result=result, epoch=epoch, stopped=stop,
+                                made_from=made_from), tmp)
         if stop:
             log.info("%s: early stop after epoch %d", name, epoch + 1)
             break
@@ -169,8 +175,45 @@ def fit(
     return result
 
 
-def _update_best(result: FitResult, model: torch.nn.Module, val_loss: float, keep: int) -> None:
-    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+def fingerprint(model: torch.nn.Module, loss_fn, train, val, cfg: TrainConfig, name: str) -> dict:
+    """What a checkpoint was made from: the job (its name holds window, n_sig, seed), the training
+    options (not the device), the architecture, the data and the code of the model and the loop."""
+    from hepad.provenance import code_version
+
+    data = hashlib.sha256()
+    for t in [*train, *val]:
+        data.update(str((t.dtype, tuple(t.shape))).encode())
+        data.update(t.detach().cpu().contiguous().numpy().tobytes())
+    shapes = [(k, tuple(v.shape), str(v.dtype)) for k, v in model.state_dict().items()]
+    modules = sorted({m for m in (type(model).__module__, getattr(loss_fn, "__module__", "")) if m.startswith("hepad")})
+    src = Path(__file__).resolve().parents[1]
+    return {"job": name, "options": {k: v for k, v in asdict(cfg).items() if k not in ("device", "eval_batch_size")},
+            "architecture": hashlib.sha256(f"{shapes}{getattr(model, 'cfg', '')}{model}".encode()).hexdigest()[:16],
+            "data": data.hexdigest()[:16], "code": code_version(src, "hepad.training", *modules)}
+
+
+def _load_checkpoint(path, made_from: dict | None, device, name: str) -> dict | None:
+    """The checkpoint at `path` if it was made from `made_from`; else None (and it is removed)."""
+    if path is None or not Path(path).exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)  # RNG states must stay on the CPU
+    except Exception as e:  # a truncated or foreign file: start afresh, do not fail the job
+        log.info("%s: checkpoint %s unreadable (%s); training from scratch", name, path, e)
+        Path(path).unlink()
+        return None
+    old = state.get("made_from") or {}
+    differs = [k for k in made_from if old.get(k) != made_from[k]]
+    if differs:
+        log.info("%s: checkpoint %s was made from another %s; discarded, training from scratch", name, path,
+                 ", ".join(differs))
+        Path(path).unlink()
+        return None
+    return state
+
+
+def _update_best(result: FitResult, state: dict, val_loss: float, keep: int) -> None:
+    """Keep the `keep` states (CPU state_dicts) with the lowest validation loss, best first."""
     pairs = sorted(zip(result.best_losses + [val_loss], result.best_states + [state]), key=lambda p: p[0])[:keep]
     result.best_losses = [p[0] for p in pairs]
     result.best_states = [p[1] for p in pairs]

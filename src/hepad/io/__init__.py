@@ -1,1 +1,3 @@
-"""File formats: the canonical dijet table, input adapters, atomic writes."""
+"""I/O both studies use: downloads of the public files (with checksums), HDF5 opening with
+one-line errors, atomic writes. The dijet formats live in hepad.resonant.formats, the shower
+format in hepad.calo.showers."""
