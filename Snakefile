@@ -1,10 +1,25 @@
-# hepad: anomaly detection workflows. Config: config/config.yaml (toy, laptop scale) by default;
-# --configfile config/ci.yaml for the tiny CI run. Rules live in workflow/rules/, one file per stage.
+# hepad: anomaly detection workflows. Rules live in workflow/rules/, one file per stage.
+# Config: `--configfile X` is the whole configuration (plus the schema's defaults; several files
+# are merged in order, then --config key=value); without --configfile, config/config.yaml.
+import os
+import sys
+
 from hepad.config import validate_config
+from hepad.errors import InputError
 
-configfile: "config/config.yaml"
+if not workflow.config_settings.configfiles:
 
-validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+
+
+try:  # a bad config stops here with one line, before any job
+    validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+    from hepad.resonant.plan import ResonantPlan
+
+    P = ResonantPlan(config)  # what the resonant rules need (workflow/rules/resonant.smk)
+except InputError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"

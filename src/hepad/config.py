@@ -20,8 +20,24 @@ def validate_config(config: dict, schema_path) -> dict:
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     err = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if err is not None:
-        raise InputError(f"config: {_where(err)} = {err.instance!r}: {err.message}")
+        raise InputError(_message(err))
     return config
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    """One line naming the key; a whole section is never printed."""
+    where = _where(err)
+    key = lambda k: k if where == "(top level)" else f"{where}.{k}"  # noqa: E731
+    if err.validator == "required":
+        missing = [k for k in err.validator_value if k not in err.instance]
+        return f"config: {key(missing[0])}: missing; it is required (the schema has no default for it)"
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        unknown = sorted(set(err.instance) - allowed)
+        return (f"config: {key(unknown[0])}: unknown key ('{unknown[0]}' was unexpected); expected one of "
+                f"{', '.join(sorted(allowed))}")
+    value = err.instance if not isinstance(err.instance, (dict, list)) or len(repr(err.instance)) < 80 else "..."
+    return f"config: {where} = {value!r}: {err.message}" if value != "..." else f"config: {where}: {err.message}"
 
 
 def _with_defaults(cls):

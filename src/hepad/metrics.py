@@ -53,10 +53,16 @@ def max_sic(label, score, min_bkg: int = MIN_BKG) -> float:
     return float(np.max(tpr[ok] / np.sqrt(fpr[ok])))
 
 
-def sic_at_tpr(fpr, tpr, target: float) -> float:
-    """SIC at signal efficiency `target`, fpr interpolated linearly between ROC points."""
+def sic_at_tpr(fpr, tpr, target: float, n_bkg: int, min_bkg: int = MIN_BKG) -> tuple[float, bool]:
+    """(SIC at signal efficiency `target`, whether it is a lower bound), fpr interpolated linearly
+    between ROC points. Where fewer than `min_bkg` test background events pass that cut (the rule
+    of max_sic), fpr < min_bkg / n_bkg is all one knows: the value is then the lower bound
+    target / sqrt(min_bkg / n_bkg) that holds (a very good method, not a missing number)."""
     f = float(np.interp(target, tpr, fpr))
-    return target / np.sqrt(f) if f > 0 else float("nan")
+    floor = max(min_bkg, 1) / n_bkg
+    if f >= floor:
+        return target / np.sqrt(f), False
+    return target / np.sqrt(floor), True
 
 
 def sic_at_fpr(fpr, tpr, target: float, n_bkg: int, min_bkg: int = MIN_BKG) -> float:
@@ -73,15 +79,18 @@ def summarize(label, score, min_bkg: int = MIN_BKG) -> dict:
     label = np.asarray(label).astype(bool)
     fpr, tpr, _ = roc(label, score)
     n_bkg = int((~label).sum())
+    (s2, b2), (s3, b3) = (sic_at_tpr(fpr, tpr, t, n_bkg, min_bkg) for t in (0.2, 0.3))
     return {
         "max_sic": max_sic(label, score, min_bkg),
-        "sic_tpr_0.2": sic_at_tpr(fpr, tpr, 0.2),
-        "sic_tpr_0.3": sic_at_tpr(fpr, tpr, 0.3),
+        "sic_tpr_0.2": s2,
+        "sic_tpr_0.3": s3,
         "sic_fpr_1e-3": sic_at_fpr(fpr, tpr, 1e-3, n_bkg, min_bkg),
         "auc": auc(fpr, tpr),
         "n_sig_test": int(label.sum()),
         "n_bkg_test": n_bkg,
         "sic_min_bkg": int(min_bkg),
+        "sic_tpr_0.2_is_lower_bound": int(b2),  # 1: fewer than min_bkg background pass; SIC >= the value
+        "sic_tpr_0.3_is_lower_bound": int(b3),
     }
 
 

@@ -19,3 +19,11 @@ def correlated():
     from hepad.resonant.toy import STRONGLY_CORRELATED
 
     return build(slope=STRONGLY_CORRELATED)
+
+
+@pytest.fixture(scope="module")
+def tiny_window():
+    """A small window with signal, extra background and every shared model trained (fast)."""
+    from toy_dijets_fixtures import build_tiny
+
+    return build_tiny()

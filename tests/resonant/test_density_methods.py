@@ -192,10 +192,10 @@ def test_kfold_scores_every_sr_event_out_of_fold():
     data = toy_data(5_000)
     data.label[::50] = 1
     win = WindowInputs(3.3, 3.7, data)
-    scores, events, info = train_kfold(lambda: Memorizer({}, seed=0), win, 5, seed=1)
+    scores, events, info = train_kfold(lambda fold: Memorizer({}, seed=0), win, 5, seed=1)
     sr = data.in_range(3.3, 3.7)
     assert len(scores) == sr.sum() and np.all(scores == 0)
     np.testing.assert_array_equal(np.sort(events.mjj), np.sort(data.mjj[sr]))
     assert events.label.sum() == data.label[sr].sum() and info["evaluation"] == "kfold5"
     with pytest.raises(InputError, match="iad: needs extra simulated samples"):
-        train_kfold(lambda: METHODS["iad"]({}, seed=0), win, 5, seed=1)
+        train_kfold(lambda fold: METHODS["iad"]({}, seed=0), win, 5, seed=1)

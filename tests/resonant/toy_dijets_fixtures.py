@@ -1,10 +1,12 @@
-"""The 1M-event toy at S/sqrt(B) ~ 2 in the standard signal region, shared by the slow method tests."""
+"""Toy windows for the method tests: the 1M-event toy at S/sqrt(B) ~ 2 in the standard signal region
+(slow tests) and a tiny window with every shared model trained (fast tests)."""
 
 import numpy as np
 
 from hepad.resonant.formats.features import lhco_to_dijets
 from hepad.resonant.formats.table import Dijets
 from hepad.resonant.methods import WindowInputs
+from hepad.resonant.registry import SHARED_MODELS
 from hepad.resonant.toy import generate_background, generate_events
 from hepad.resonant.windows import inject, split_pools
 
@@ -30,4 +32,28 @@ def build(slope: float, significance: float = 2.0, seed: int = 11):
     data = inject(pools["background"], pools["signal_inject"], n_sig, seed=1)
     test = Dijets.concat([p[p.in_range(*SR)] for p in (pools["extra_test"], pools["signal_test"])])
     win = WindowInputs(*SR, data, extra_bkg=pools["extra_train"], signal=pools["signal_train"])
+    return win, test
+
+
+TINY_FLOW = {"num_blocks": 2, "hidden_features": 16, "epochs": 2, "batch_size": 512, "lr": 1e-3, "keep_best": 2}
+TINY_RESONANT = {"classifier": {"kind": "hgb", "n_models": 1, "max_iter": 20}, "flow": TINY_FLOW, "sigma": {},
+                 "method_options": {"ranode": {"signal_flow": TINY_FLOW}}}
+
+
+def events(n, seed, label, shift=0.0, lo=3.0, hi=4.0):
+    """x | m ~ N(m - 3.5 + shift, 0.1^2) per feature, m uniform in [lo, hi) TeV."""
+    rng = np.random.default_rng(seed)
+    m = rng.uniform(lo, hi, n)
+    return Dijets(m, (m - 3.5 + shift)[:, None] + 0.1 * rng.standard_normal((n, 4)), np.full(n, label, np.int8))
+
+
+def build_tiny():
+    """(WindowInputs with every shared model trained, test set) of a small window (fast)."""
+    data = Dijets.concat([events(6000, 0, 0), events(150, 1, 1, shift=0.3, lo=3.4, hi=3.6)])
+    win = WindowInputs(*SR, data, extra_bkg=events(2000, 2, 0, lo=3.3, hi=3.7),
+                       signal=events(500, 3, 1, shift=0.3, lo=3.4, hi=3.6))
+    for name, sm in SHARED_MODELS.items():  # trained as their rules do, through the registry
+        lo, hi = SR if sm.per_window else (None, None)
+        win.models[name], _ = sm.train(data, lo, hi, sm.options(TINY_RESONANT), 0, "cpu", name)
+    test = Dijets.concat([events(1000, 4, 0, lo=3.3, hi=3.7), events(200, 5, 1, shift=0.3, lo=3.4, hi=3.6)])
     return win, test

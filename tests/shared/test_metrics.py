@@ -25,13 +25,25 @@ def test_perfect_classifier_max_sic_is_set_by_the_background_floor():
     assert metrics.max_sic(y, s, min_bkg=0) == pytest.approx(math.sqrt(10000))  # no-floor ceiling
 
 
+def test_sic_at_tpr_of_a_perfect_classifier_is_a_lower_bound_not_missing():
+    """No test background passes the cut at tpr 0.2: the best method must not read as NaN."""
+    y = labels(1000, 10000)
+    s = np.r_[np.linspace(2, 3, 1000), np.linspace(0, 1, 10000)]
+    m = metrics.summarize(y, s, min_bkg=25)
+    assert m["sic_tpr_0.2"] == pytest.approx(0.2 / math.sqrt(25 / 10000)) and m["sic_tpr_0.2_is_lower_bound"] == 1
+    assert m["sic_tpr_0.3_is_lower_bound"] == 1 and np.isfinite(m["sic_tpr_0.3"])
+    m = metrics.summarize(y, np.r_[np.linspace(0, 1.05, 1000), np.linspace(0, 1, 10000)], min_bkg=25)
+    assert m["sic_tpr_0.2_is_lower_bound"] == 0  # 1600 background events pass: a measured value
+    assert m["sic_tpr_0.2"] < 0.2 / math.sqrt(25 / 10000)
+
+
 def test_random_classifier_has_auc_half_and_sic_sqrt_tpr():
     rng = np.random.default_rng(1)
     y = labels(50000, 50000)
     s = rng.random(len(y))
     m = metrics.summarize(y, s)
     assert m["auc"] == pytest.approx(0.5, abs=0.01)
-    assert m["sic_tpr_0.3"] == pytest.approx(math.sqrt(0.3), rel=0.05)
+    assert m["sic_tpr_0.3"] == pytest.approx(math.sqrt(0.3), rel=0.05) and m["sic_tpr_0.3_is_lower_bound"] == 0
     assert m["max_sic"] < 1.5
 
 

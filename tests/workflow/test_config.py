@@ -30,6 +30,9 @@ def check(cfg: dict) -> None:
     (lambda c: c["resonant"]["method_options"].__setitem__("cathode", {"oversamplin": 3}),
      r"resonant.method_options.cathode.oversamplin: unknown option of cathode; expected one of classifier, "
      r"kde_bandwidth, mass_sampling, oversampling, val_fraction"),
+    (lambda c: c["samples"]["signal_fractions"].__setitem__("inject", 1.1),
+     r"samples.signal_fractions = .*they sum to 1.6; expected fractions of the signal pool summing to 1"),
+    (lambda c: c.__setitem__("run", ".."), r"config: run = '..': '..' does not match"),
     (lambda c: c["resonant"]["method_options"]["ranode"].__setitem__("w", 2.0),
      r"resonant.method_options.ranode.w = 2.0: expected learned, true or a number in \(0, 1\)"),
 ])
@@ -41,3 +44,57 @@ def test_invalid_config_value(edit, match):
     with pytest.raises(InputError, match=match) as e:
         check(cfg)
     assert "\n" not in str(e.value)
+
+
+def test_calo_off_without_its_section_or_with_null(tmp_path):
+    cfg = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
+    for value in (None, "absent"):
+        c = dict(cfg)
+        if value == "absent":
+            del c["calo"]
+        else:
+            c["calo"] = None
+        check(c)  # valid: the study is off
+
+
+def test_a_missing_required_key_is_named_without_printing_the_section():
+    cfg = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
+    del cfg["resonant"]["seeds"]
+    with pytest.raises(InputError) as e:
+        check(cfg)
+    assert str(e.value) == "config: resonant.seeds: missing; it is required (the schema has no default for it)"
+    cfg = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
+    cfg["resonant"]["seedz"] = [0]
+    with pytest.raises(InputError, match=r"^config: resonant.seedz: unknown key .*expected one of classifier, "):
+        check(cfg)
+
+
+def dry_run(tmp_path, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "-d",
+                           str(tmp_path / "run"), *args], capture_output=True, text=True, timeout=300)
+
+
+def test_a_configfile_is_the_whole_config(tmp_path):
+    """--configfile X runs X (plus schema defaults), never merged into config/config.yaml."""
+    cfg = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
+    del cfg["calo"]
+    (tmp_path / "nocalo.yaml").write_text(yaml.safe_dump(cfg))
+    p = dry_run(tmp_path, "--configfile", str(tmp_path / "nocalo.yaml"))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "rule calo_" not in p.stdout and "rule train_sigma" in p.stdout  # the default's calo jobs do not leak in
+    del cfg["resonant"]["seeds"]  # the default's seeds do not fill in either
+    (tmp_path / "noseeds.yaml").write_text(yaml.safe_dump(cfg))
+    p = dry_run(tmp_path, "--configfile", str(tmp_path / "noseeds.yaml"))
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        "error: config: resonant.seeds: missing; it is required (the schema has no default for it)"]
+
+
+def test_without_configfile_the_default_config_runs(tmp_path):
+    jobs = [dry_run(tmp_path, "--quiet", "rules", *args) for args in ((), ("--configfile", str(ROOT / "config" / "config.yaml")))]
+    assert all(p.returncode == 0 for p in jobs), jobs[0].stderr[-2000:]
+    table = lambda p: p.stdout.split("Job stats:")[1].split("\n\n")[0]  # noqa: E731
+    assert table(jobs[0]) == table(jobs[1]) and "calo_score" in table(jobs[0])

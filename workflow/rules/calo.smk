@@ -3,7 +3,7 @@
 # chi_m{mass}_z{z} (E_chi = 50 GeV, fixed decay position), sup_m{mass} (supervised-training signal).
 CALO_TARGETS = []
 
-if "calo" in config:
+if config.get("calo"):  # no `calo` section (or calo: null): the study is off
     from hepad.calo import plan
 
     C = config["calo"]

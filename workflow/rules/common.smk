@@ -1,11 +1,11 @@
-# Shared names and helpers. What the resonant rules need is computed in hepad.resonant.plan.
+# Shared names and helpers. What the resonant rules need is computed in hepad.resonant.plan (P, made
+# in the Snakefile).
 import json
 import os
 import sys
 from pathlib import Path
 
 from hepad.provenance import code_version as _code_version
-from hepad.resonant.plan import ResonantPlan
 
 # `hepad` lives next to the python running snakemake (works without activating the venv).
 envvars:
@@ -14,7 +14,6 @@ envvars:
 
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
-P = ResonantPlan(config)
 RUN = config["run"]
 WORK, RESULTS, LOGS, BENCH = P.work, P.results, P.logs, P.bench
 ENV = "../../envs/hepad.yaml"

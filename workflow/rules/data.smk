@@ -93,6 +93,7 @@ rule split_samples:
         f=config["samples"]["signal_fractions"],
         test=config["samples"]["extra_test_fraction"],
         seed=config["samples"]["seed"],
+        windows=P.window_args(),
         outdir=lambda wc, output: os.path.dirname(output[0]),
         code=code_version("hepad.resonant.steps:split_samples"),
     conda:
@@ -104,4 +105,4 @@ rule split_samples:
     shell:
         "hepad split-samples --events {input.events} --extra {input.extra} --outdir {params.outdir}"
         " --signal-fractions {params.f[inject]} {params.f[train]} {params.f[test]}"
-        " --extra-test-fraction {params.test} --seed {params.seed} > {log} 2>&1"
+        " --extra-test-fraction {params.test} --seed {params.seed} --windows {params.windows} > {log} 2>&1"

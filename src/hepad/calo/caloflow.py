@@ -55,8 +55,9 @@ def split(n: int, val_fraction: float, seed: int):
 
 
 def train_flow(which: int, photons: Showers, flow_cfg: dict, train_cfg: dict, seed: int, out, loss_file=None,
-               val_fraction: float = 0.3, device: str = "auto") -> dict:
-    """Fit Flow-I or Flow-II on background photons; write {config, state, lambda, history} to `out`."""
+               val_fraction: float = 0.3, device: str = "auto", checkpoint=None) -> dict:
+    """Fit Flow-I or Flow-II on background photons; write {config, state, lambda, history} to `out`.
+    `checkpoint`: resume after a kill (hepad.training.fit)."""
     if which not in SHAPES:
         raise InputError(f"--flow {which}: expected 1 or 2")
     if len(photons) < 10:
@@ -70,7 +71,7 @@ def train_flow(which: int, photons: Showers, flow_cfg: dict, train_cfg: dict, se
     flow = make_flow(which, flow_cfg)
     cfg = TrainConfig(**(dict(keep_best=1, lr=1e-4, batch_size=200) | train_cfg), seed=seed, device=device)
     res = fit(flow, nll_loss(), [t(x[tr]), t(c[tr])], [t(x[va]), t(c[va])], cfg, name=f"flow{which}",
-              loss_file=loss_file)
+              checkpoint=checkpoint, loss_file=loss_file)
     info = dict(which=which, flow_cfg=asdict(FlowConfig(**flow_cfg)), calibration_lambda=lam,
                 n_parameters=n_parameters(flow)[0],
                 n_parameters_effective=n_parameters(flow)[1], best_val_nll=res.best_losses[0], history=res.history,

@@ -47,7 +47,9 @@ def train_flow(which: int, photons, flow_cfg: dict, train_cfg: dict, seed: int, 
                val_fraction: float) -> None:
     from hepad.calo.caloflow import train_flow as _train
 
-    _train(which, read_showers(photons), flow_cfg, train_cfg, seed, model, losses, val_fraction, device)
+    _train(which, read_showers(photons), flow_cfg, train_cfg, seed, model, losses, val_fraction, device,
+           checkpoint=f"{model}.ckpt")
+    Path(f"{model}.ckpt").unlink(missing_ok=True)  # the model is written: nothing to resume
 
 
 def score(flow1, flow2, showers, name: str, seed: int, batch_size: int, out) -> None:
@@ -85,10 +87,12 @@ def train_supervised(signal, photons, flow1, options: dict, seed: int, device: s
     val[np.random.default_rng(seed).permutation(len(x))[: int(round(options.get("val_fraction", 0.25) * len(x)))]] = True
     opts = {k: v for k, v in options.items() if k != "val_fraction"}
     clf = MLPClassifier(seed=seed, device=device, **(dict(hidden=[512, 512], epochs=50, batch_size=256) | opts))
-    clf.fit(x[~val], y[~val], None, x[val], y[val], None, name=f"supervised {Path(signal).name}")
+    clf.fit(x[~val], y[~val], None, x[val], y[val], None, name=f"supervised {Path(signal).name}",
+            checkpoint=f"{model}.ckpt")
     clf.cfg.device = "cpu"  # scoring runs in CPU jobs
     with atomic_path(model) as tmp:
         torch.save(dict(clf=clf, calibration_lambda=lam), tmp)
+    Path(f"{model}.ckpt").unlink(missing_ok=True)
 
 
 def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, figdir) -> None:

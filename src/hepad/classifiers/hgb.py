@@ -16,8 +16,9 @@ class HGBEnsemble:
         self.n_models = n_models
         self.models: list[HistGradientBoostingClassifier] = []
 
-    def fit(self, x, y, w, x_val=None, y_val=None, w_val=None, name: str = "hgb"):
-        """Each member does its own early-stopping split (validation_fraction) of train + val."""
+    def fit(self, x, y, w, x_val=None, y_val=None, w_val=None, name: str = "hgb", checkpoint=None):
+        """Each member does its own early-stopping split (validation_fraction) of train + val.
+        (`checkpoint`: unused; minutes-long CPU fits are not checkpointed.)"""
         from hepad.classifiers import balanced_weights
 
         if x_val is not None:

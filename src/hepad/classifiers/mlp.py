@@ -33,14 +33,16 @@ class MLPClassifier:
         self.states: list[dict] = []
         self.history: list[dict] = []
 
-    def fit(self, x, y, w, x_val, y_val, w_val, name: str = "mlp", loss_file=None):
+    def fit(self, x, y, w, x_val, y_val, w_val, name: str = "mlp", loss_file=None, checkpoint=None):
+        """`checkpoint`: resume after a kill (hepad.training.fit)."""
         from hepad.classifiers import balanced_weights
 
         self.mean, self.std = x.mean(axis=0), x.std(axis=0) + 1e-12
         seed_everything(self.seed)
         model = _mlp(x.shape[1], self.hidden)
         res = fit(model, _weighted_bce, self._tensors(x, y, balanced_weights(y, w)),
-                  self._tensors(x_val, y_val, balanced_weights(y_val, w_val)), self.cfg, name=name, loss_file=loss_file)
+                  self._tensors(x_val, y_val, balanced_weights(y_val, w_val)), self.cfg, name=name, checkpoint=checkpoint,
+                  loss_file=loss_file)
         self.states, self.best_losses, self.history = res.best_states, res.best_losses, res.history
         return self
 

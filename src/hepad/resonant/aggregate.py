@@ -14,7 +14,8 @@ from hepad.io.atomic import write_csv
 
 SUMMARY_COLUMNS = ["window", "sr_lo", "sr_hi", "method", "nsig", "seed", "n_sig_sr", "n_bkg_sr", "max_sic",
                    "sic_tpr_0.2", "sic_tpr_0.3", "sic_fpr_1e-3", "auc", "train_seconds",
-                   "n_sig_test", "n_bkg_test", "sic_min_bkg", "evaluation"]
+                   "n_sig_test", "n_bkg_test", "sic_min_bkg", "evaluation", "sic_tpr_0.2_is_lower_bound",
+                   "sic_tpr_0.3_is_lower_bound"]
 
 
 def read_rows(paths: list[str]) -> list[dict]:

@@ -58,7 +58,9 @@ def _split_samples(a):
     from hepad.resonant.steps import split_samples
 
     inj, tr, te = a.signal_fractions
-    split_samples(a.events, a.extra, a.outdir, {"inject": inj, "train": tr, "test": te}, a.extra_test_fraction, a.seed)
+    windows = list(zip(a.windows[::2], a.windows[1::2]))
+    split_samples(a.events, a.extra, a.outdir, {"inject": inj, "train": tr, "test": te}, a.extra_test_fraction, a.seed,
+                  windows)
 
 
 def _inject(a):
@@ -175,6 +177,8 @@ def add_commands(sub) -> None:
     s.add_argument("--signal-fractions", type=float, nargs=3, required=True, metavar=("INJECT", "TRAIN", "TEST"))
     s.add_argument("--extra-test-fraction", type=float, required=True)
     s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--windows", type=float, nargs="*", default=[], metavar="LO HI",
+                   help="the scan's windows (TeV), checked against the events' m_jj range")
     s.set_defaults(func=_split_samples)
 
     s = sub.add_parser("inject", help="mock data: background + n_sig signal events")

@@ -28,9 +28,9 @@ def folds(n: int, k: int, seed: int) -> np.ndarray:
 
 
 def train_kfold(make_method, win: WindowInputs, k: int, seed: int) -> tuple[np.ndarray, Dijets, dict]:
-    """`make_method()` -> a fresh Method. Returns (out-of-fold scores, the SR data events they
-    belong to, the training info)."""
-    probe: Method = make_method()
+    """`make_method(fold)` -> a fresh Method for fold 0..k-1 (None: a probe that is not trained).
+    Returns (out-of-fold scores, the SR data events they belong to, the training info)."""
+    probe: Method = make_method(None)
     if probe.needs & {"extra_bkg", "signal"}:
         raise InputError(f"{probe.name}: needs extra simulated samples in the window; it cannot be evaluated "
                          "by k-fold on the window's own events")
@@ -44,7 +44,7 @@ def train_kfold(make_method, win: WindowInputs, k: int, seed: int) -> tuple[np.n
         held = sr[fold == i]
         keep = np.ones(len(win.data), dtype=bool)
         keep[held] = False
-        m = make_method()
+        m = make_method(i)
         m.train(replace(win, data=win.data[keep]))
         score[fold == i] = m.score(win.data[held])
         log.info("%s: fold %d/%d scored (%d events)", m.tag(win), i + 1, k, len(held))

@@ -45,6 +45,10 @@ class ResonantPlan:
         self.work, self.results = f"work/{run}", f"results/{run}"
         self.logs, self.bench = f"logs/{run}", f"benchmarks/{run}"
         self.windows = resolve_windows(self.r["windows"])
+        fractions = config["samples"]["signal_fractions"]
+        if abs(sum(fractions.values()) - 1) > 1e-9:
+            raise InputError(f"config: samples.signal_fractions = {fractions}: they sum to {sum(fractions.values()):g}; "
+                             "expected fractions of the signal pool summing to 1")
         self.window_ids = list(range(len(self.windows)))
         d = config["data"]
         # m_jj range of the extra background (real LHCO: 3.3-3.7 TeV only) and the windows it covers
@@ -90,6 +94,10 @@ class ResonantPlan:
         return int(_methods()[method].uses_gpu(self.options[method]))
 
     # ---- windows ----
+    def window_args(self) -> str:
+        """All windows as `lo hi lo hi ...` (split_samples checks them against the data's m_jj range)."""
+        return " ".join(f"{lo} {hi}" for lo, hi in self.windows)
+
     def window_bounds(self, wc) -> str:
         lo, hi = self.windows[int(wc.window)]
         return f"{lo} {hi}"

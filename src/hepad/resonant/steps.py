@@ -23,8 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def split_samples(events: str, extra: str, outdir: str, signal_fractions: dict, extra_test_fraction: float,
-                  seed: int) -> None:
-    pools = split_pools(read_table(events), read_table(extra), signal_fractions, extra_test_fraction, seed)
+                  seed: int, windows: list[tuple[float, float]] = ()) -> None:
+    """The fixed partition of the pools; first, every window of the scan must lie inside the events'
+    m_jj range (said here, before any training job starts)."""
+    ev = read_table(events)
+    for lo, hi in windows:
+        check_window(ev[ev.label == 0], lo, hi, f"{events} (background)")
+    pools = split_pools(ev, read_table(extra), signal_fractions, extra_test_fraction, seed)
     for name, d in pools.items():
         write_table(Path(outdir) / f"{name}.h5", d)
         log.info("%s: %d events", name, len(d))
@@ -106,11 +111,12 @@ def train(method: str, lo: float, hi: float, paths: dict[str, str], options: dic
           out_model: str, out_info: str) -> dict:
     """Train `method` in [lo, hi) on the samples and shared models in `paths` (keys of its `needs`)."""
     cls, win = window_inputs(method, lo, hi, paths, device)
-    m = cls(options, seed, device)
+    m = cls(options, seed, device, checkpoint=f"{out_model}.ckpt")
     info = {**m.train(win), "evaluation": "test"}
     log.info("%s [%s, %s] TeV seed %d: trained in %.1f s", method, lo, hi, seed, info["train_seconds"])
     m.save(out_model)
     _write_json(out_info, info)
+    _remove_checkpoints(out_model)
     return info
 
 
@@ -121,10 +127,18 @@ def train_kfold(method: str, lo: float, hi: float, paths: dict[str, str], option
     from hepad.resonant.kfold import train_kfold as fit_folds
 
     cls, win = window_inputs(method, lo, hi, paths, device)
-    s, events, info = fit_folds(lambda: cls(options, seed, device), win, k, seed)
+    ckpt = lambda fold: None if fold is None else f"{out_info}.ckpt.fold{fold}"  # noqa: E731 (in work/, not results/)
+    s, events, info = fit_folds(lambda fold: cls(options, seed, device, checkpoint=ckpt(fold)), win, k, seed)
     _write_scores(out_scores, s, events, f"{method} k-fold")
     _write_json(out_info, info)
+    _remove_checkpoints(out_info)
     return info
+
+
+def _remove_checkpoints(out: str) -> None:
+    """The output is written: its training checkpoints ({out}.ckpt*) have nothing left to resume."""
+    for f in Path(out).parent.glob(f"{Path(out).name}.ckpt*"):
+        f.unlink()
 
 
 def score(model: str, test: str, out: str, shared: dict[str, str]) -> None:

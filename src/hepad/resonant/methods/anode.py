@@ -30,7 +30,8 @@ class ANODE(Method):
     def fit(self, win: WindowInputs) -> dict:
         sr = win.signal_region(win.data, "data")
         opts = {**self.options.flow, **self.options.sr_flow}
-        self.sr_flow, result = fit_density(sr.x, sr.mjj, opts, self.seed, self.device, f"{self.tag(win)} SR flow")
+        self.sr_flow, result = fit_density(sr.x, sr.mjj, opts, self.seed, self.device, f"{self.tag(win)} SR flow",
+                                           checkpoint=self._checkpoint("sr_flow"))
         self.sr_flow.to("cpu")  # pickled with the method; scoring runs on the CPU
         self.shared = {"bkg_flow": win.model("bkg_flow")}
         self._tag = self.tag(win)

@@ -72,9 +72,15 @@ class Method(ABC):
     score_needs: ClassVar[frozenset[str]] = frozenset()
     trains_flow: ClassVar[bool] = False  # fits a flow of its own (its training job asks for a GPU)
     Options: ClassVar[type[Options]] = Options
+    checkpoint: str | None = None
 
-    def __init__(self, options: dict, seed: int, device: str = "auto"):
+    def __init__(self, options: dict, seed: int, device: str = "auto", checkpoint: str | None = None):
+        """`checkpoint`: path prefix for the checkpoints of the networks fit() trains (resume after a kill)."""
         self.options, self.seed, self.device = self.Options.from_dict(options, self.name), seed, device
+        self.checkpoint = checkpoint
+
+    def _checkpoint(self, part: str) -> str | None:
+        return None if self.checkpoint is None else f"{self.checkpoint}.{part}"
 
     @abstractmethod
     def fit(self, win: WindowInputs) -> dict | None:
@@ -112,7 +118,7 @@ class Method(ABC):
         self.shared = {k: models[k] for k in self.score_needs}
 
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "shared"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("shared", "checkpoint")}
 
     def save(self, path) -> None:
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
@@ -152,7 +158,8 @@ class ClassifierMethod(Method):
         w = np.r_[np.ones(len(pos)), np.ones(len(neg)) if w_neg is None else w_neg]
         val = val_mask(len(x), self.options.val_fraction, np.random.default_rng(self.seed))
         self.classifier = make_classifier(self.options.classifier, self.seed, self.device)
-        self.classifier.fit(x[~val], y[~val], w[~val], x[val], y[val], w[val], name=self.tag(win))
+        self.classifier.fit(x[~val], y[~val], w[~val], x[val], y[val], w[val], name=self.tag(win),
+                            checkpoint=self._checkpoint("classifier"))
         self.n_train = {"n_class1": len(pos), "n_class0": len(neg)}
 
     def score(self, d: Dijets) -> np.ndarray:

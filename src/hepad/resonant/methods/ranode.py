@@ -92,7 +92,7 @@ class RANODE(Method):
         seed_everything(self.seed)
         model = SignalMixture(build_flow(FlowConfig(**o), z.shape[1]), w0, w_opt == "learned")
         result = fit(model, lambda mod, batch: mod.loss(batch), [t[~val] for t in data], [t[val] for t in data],
-                     cfg, name)
+                     cfg, name, checkpoint=self._checkpoint("signal_flow"))
         self.members = [m.to("cpu") for m in ensemble(model, result.best_states)]
         self.w = [m.w for m in self.members]
         self._tag = name
