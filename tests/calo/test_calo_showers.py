@@ -109,3 +109,34 @@ def test_write_rejects_bad_showers_and_leaves_no_file(tmp_path):
     with pytest.raises(InputError, match="layer_0"):
         write_showers(tmp_path / "x.h5", s)
     assert list(tmp_path.iterdir()) == []
+
+
+def cli_error(capsys, argv, out):
+    """`hepad argv` fails: exit 2, one `error:` line (returned), and the output's folder gains no file."""
+    from hepad.cli import main
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    before = set(out.parent.iterdir())
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert set(out.parent.iterdir()) == before, "a failed step must leave nothing behind"
+    assert err and err[-1].startswith("error: ")
+    return err[-1]
+
+
+def test_corrupt_compressed_chunk_is_one_line(tmp_path, capsys):
+    raw = _raw(n=50)
+    s = Showers((raw["layer_0"], raw["layer_1"], raw["layer_2"]), raw["overflow"], raw["energy"][:, 0])
+    src = tmp_path / "f.hdf5"
+    write_showers(src, s)  # gzip-compressed voxels
+    with h5py.File(src, "r") as f:
+        assert f["layer_0"].compression == "gzip"
+        info = f["layer_0"].id.get_chunk_info(0)
+    with open(src, "r+b") as fh:  # damage the compressed bytes of the first chunk
+        fh.seek(info.byte_offset + info.size // 2)
+        fh.write(b"\xff" * 16)
+    with pytest.raises(InputError, match=r"f.hdf5: dataset /layer_0 is unreadable \(.*\); expected an intact HDF5"):
+        read_showers(src)
+    out = tmp_path / "out" / "o.h5"
+    msg = cli_error(capsys, ["calo-prepare", "--input", str(src), "--out", str(out)], out)
+    assert f"{src}: dataset /layer_0 is unreadable" in msg

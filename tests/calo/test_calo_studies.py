@@ -4,6 +4,7 @@ import subprocess
 import sys
 import zipfile
 
+import h5py
 import numpy as np
 import pytest
 
@@ -12,6 +13,7 @@ from hepad.calo.lifetimes import displacement_weights, lifetime_sample
 from hepad.calo.showers import Showers, read_showers, write_showers
 from hepad.calo.sources import extract_signal, member_name
 from hepad.errors import InputError
+from test_calo_showers import cli_error  # pytest (prepend import mode) puts tests/calo on sys.path
 
 
 def _scores(log_p):
@@ -89,3 +91,54 @@ def test_cli_bad_input_is_one_line_and_leaves_no_output(tmp_path):
                "--csv", str(tmp_path / "h.csv"), "--figdir", str(tmp_path))
     assert p.returncode == 2 and "missing.npz" in p.stderr and p.stderr.count("\n") == 1, p.stderr
     assert not (tmp_path / "h.csv").exists()
+
+
+def _member_zip(tmp_path, raw_member: bytes, name="files_fixed_disp/m5_z0.33.hdf5"):
+    with zipfile.ZipFile(tmp_path / "files.zip", "w", zipfile.ZIP_STORED) as z:
+        z.writestr(name, raw_member)
+    return tmp_path / "files.zip"
+
+
+def _prepare_argv(archive, out):
+    return ["calo-prepare", "--input", str(archive), "--zip-member-pattern", "*m{mass}_z{z}.hdf5", "--mass", "5",
+            "--z", "0.33", "--out", str(out)]
+
+
+def test_zip_member_with_bad_crc_names_archive_and_member(tmp_path, capsys):
+    write_showers(tmp_path / "m.hdf5", toy.simulate_chi(20, 5.0, 0.33, np.random.default_rng(0)))
+    member = (tmp_path / "m.hdf5").read_bytes()
+    archive = _member_zip(tmp_path, member)
+    data = bytearray(archive.read_bytes())
+    at = bytes(data).find(member) + len(member) // 2  # stored: the member's bytes lie verbatim in the archive
+    data[at] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    out = tmp_path / "out" / "sig.h5"
+    msg = cli_error(capsys, _prepare_argv(archive, out), out)
+    assert f"{archive} (member files_fixed_disp/m5_z0.33.hdf5): corrupt or unreadable member (Bad CRC-32" in msg
+    assert msg.count(str(tmp_path)) == 1  # the archive only: no temporary path
+
+
+def test_zip_member_read_errors_name_archive_and_member(tmp_path, capsys):
+    s = toy.simulate_chi(20, 5.0, 0.33, np.random.default_rng(0))
+    write_showers(tmp_path / "m.hdf5", s)
+    with h5py.File(tmp_path / "m.hdf5", "r+") as f:
+        del f["energy"]
+    archive = _member_zip(tmp_path, (tmp_path / "m.hdf5").read_bytes())
+    out = tmp_path / "out" / "sig.h5"
+    msg = cli_error(capsys, _prepare_argv(archive, out), out)
+    assert f"{archive} (member files_fixed_disp/m5_z0.33.hdf5): missing key(s) energy" in msg
+    assert msg.count(str(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["calo-train-flow", "--flow", "1", "--photons", "p.h5", "--flow-config", "{'layers': 2}", "--seed", "0"],
+    ["calo-train-flow", "--flow", "1", "--photons", "p.h5", "--flow-config", "{}", "--train-config", "[1, 2]",
+     "--seed", "0"],
+    ["calo-train-supervised", "--signal", "s.h5", "--photons", "p.h5", "--flow1", "f.pt", "--options", "{epochs: 1}",
+     "--seed", "0"],
+], ids=["flow-config", "train-config-not-object", "supervised-options"])
+def test_bad_json_options_are_one_line(tmp_path, capsys, argv):
+    out = tmp_path / "out" / "model.pt"
+    msg = cli_error(capsys, argv + ["--model", str(out)], out)
+    flag = argv[argv.index("--seed") - 2]
+    assert msg.startswith(f"error: {flag} = ") and "expected a JSON object" in msg

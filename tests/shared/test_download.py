@@ -1,21 +1,36 @@
 """fetch/locate/download against a local HTTP server on 127.0.0.1 (no other host is contacted)."""
 
 import hashlib
+import io
 import json
 import socket
 import threading
 import time
+import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 import yaml
 
+from hepad.cli import main
 from hepad.errors import InputError
 from hepad.io.download import download, fetch, load_manifest, locate
 
-DATA = bytes(range(256)) * 40  # 10,240 bytes
+
+def _hdf5_bytes(n: int) -> bytes:
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        f["x"] = np.arange(n, dtype=np.uint8)
+    return buf.getvalue()
+
+
+DATA = _hdf5_bytes(10_000)  # a real HDF5 file of about 12 kB: what a first download may record
 SHA = hashlib.sha256(DATA).hexdigest()
+HTML = b"<!DOCTYPE html>\n<html><body>Rate limited</body></html>"
+SMALL = {"min_size": 1000}  # the test files are far below the default plausible size (1 MiB)
 FAST = {"retries": 3, "timeout": 2, "backoff": 0.01, "chunk": 1024}
 MANIFEST = Path(__file__).parents[2] / "resources" / "datasets.yaml"
 
@@ -154,24 +169,80 @@ def test_http_404_is_not_retried(server, tmp_path):
 
 def test_unknown_checksum_is_recorded_then_enforced(server, tmp_path):
     store, dest = tmp_path / "checksums.json", tmp_path / "data" / "file.h5"
-    fetch(server.url, dest, checksum_store=store, **FAST)
+    fetch(server.url, dest, checksum_store=store, **SMALL, **FAST)
     rec = json.loads(store.read_text())[server.url]
     assert rec == {"name": "file.h5", "sha256": SHA, "size": len(DATA)}
 
     dest.unlink()
     server.state.update(content=DATA[::-1])  # the server now serves other bytes
-    with pytest.raises(InputError, match=rf"checksum mismatch for .*file.h5: sha256 \w+ != {SHA} \(recorded in"):
+    with pytest.raises(InputError, match=rf"checksum mismatch for .*file.h5: sha256 \w+ != {SHA} \(recorded in") as e:
         fetch(server.url, dest, checksum_store=store, **FAST)
+    # how to recover when the recorded value itself is wrong: which file, which key
+    assert f'delete the key "{server.url}" from {store}' in str(e.value)
     assert leftovers(dest) == []
     assert json.loads(store.read_text())[server.url]["sha256"] == SHA  # the record is not overwritten
 
     dest.write_bytes(DATA[::-1])  # a corrupt file already in place is refused too
-    with pytest.raises(InputError, match="checksum mismatch for existing"):
+    with pytest.raises(InputError, match="checksum mismatch for existing") as e:
         fetch(server.url, dest, checksum_store=store, **FAST)
+    assert f"delete {dest} to download again" in str(e.value) and f'key "{server.url}" from {store}' in str(e.value)
+
+
+def test_wrong_record_can_be_deleted_as_the_error_says(server, tmp_path):
+    store, dest = tmp_path / "data" / "c.json", tmp_path / "data" / "file.h5"
+    store.parent.mkdir()
+    store.write_text(json.dumps({server.url: {"name": "file.h5", "sha256": "0" * 64, "size": len(DATA)}}))
+    with pytest.raises(InputError, match=r"sha256 \w+ != 0{64} \(recorded in .*c.json") as e:
+        fetch(server.url, dest, checksum_store=store, **SMALL, **FAST)
+    assert f'delete the key "{server.url}" from {store} (or that whole file) and download again' in str(e.value)
+    rec = json.loads(store.read_text())  # do as it says: the file is then fetched and recorded anew
+    del rec[server.url]
+    store.write_text(json.dumps(rec))
+    fetch(server.url, dest, checksum_store=store, **SMALL, **FAST)
+    assert dest.read_bytes() == DATA and json.loads(store.read_text())[server.url]["sha256"] == SHA
+
+
+@pytest.mark.parametrize("content,match", [
+    (HTML, r"received 54 bytes starting with '<!DOCTYPE html>' \(an HTML page\?\) \(fewer than 1000 bytes\); "
+           r"expected an HDF5 file of at least 1000 bytes"),
+    (HTML * 40, r"received 2160 bytes starting with '<!DOCTYPE html>' \(an HTML page\?\) \(no HDF5 signature\)"),
+    (DATA[:5000], r"received 5000 bytes starting with '\\x89HDF.*\(h5py cannot open it"),
+], ids=["small-html", "large-html", "truncated-hdf5"])
+def test_error_page_is_neither_kept_nor_recorded(server, tmp_path, content, match):
+    """Served with status 200, an error page must not become the data set (nor its recorded checksum)."""
+    assert len(HTML) == 54
+    server.state.update(content=content)
+    store, dest = tmp_path / "data" / "c.json", tmp_path / "data" / "file.h5"
+    with pytest.raises(InputError, match=match) as e:
+        fetch(server.url, dest, checksum_store=store, **SMALL, **FAST)
+    assert "\n" not in str(e.value) and "nothing was kept or recorded" in str(e.value)
+    assert leftovers(dest) == [] and not store.exists()
+    server.state.update(content=DATA)  # the real file then downloads and is recorded
+    fetch(server.url, dest, checksum_store=store, **SMALL, **FAST)
+    assert dest.read_bytes() == DATA and json.loads(store.read_text())[server.url]["sha256"] == SHA
+
+
+def test_default_min_size_and_zip_format(server, tmp_path):
+    """1 MiB is the default plausible size; a .zip must be a zip archive whose members pass their CRC."""
+    with pytest.raises(InputError, match=r"\(fewer than 1048576 bytes\); expected an HDF5 file of at least 1048576"):
+        fetch(server.url, tmp_path / "file.h5", **FAST)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("member.bin", bytes(range(256)) * 8)
+    good = buf.getvalue()
+    bad = good.replace(bytes(range(256)), bytes(range(1, 256)) + b"\0", 1)  # same size, bad CRC
+    for content, match in ((HTML * 40, "no zip directory"), (bad, "bad CRC in member member.bin")):
+        server.state.update(content=content)
+        with pytest.raises(InputError, match=rf"\({match}\); expected a zip archive of at least 1000 bytes"):
+            fetch(server.url, tmp_path / "a.zip", checksum_store=tmp_path / "c.json", **SMALL, **FAST)
+        assert leftovers(tmp_path / "a.zip") == [] and not (tmp_path / "c.json").exists()
+    server.state.update(content=good)
+    fetch(server.url, tmp_path / "a.zip", checksum_store=tmp_path / "c.json", **SMALL, **FAST)
+    assert (tmp_path / "a.zip").read_bytes() == good
 
 
 def write_manifest(path, url, **extra):
-    entry = dict(name="file.h5", url=url, size=None, sha256=None, md5=None, description="test", **extra)
+    entry = dict(name="file.h5", url=url, size=None, sha256=None, md5=None, description="test", min_size=1000, **extra)
     path.write_text(yaml.safe_dump({"files": [entry]}))
     return path
 
@@ -179,9 +250,13 @@ def write_manifest(path, url, **extra):
 def test_download_and_locate(server, tmp_path):
     manifest = write_manifest(tmp_path / "m.yaml", server.url)
     data_dir = tmp_path / "data"
-    with pytest.raises(InputError, match=rf"file.h5: not found in data_dir .*data; download {server.url} .*data_dir"):
+    with pytest.raises(InputError, match=rf"file.h5: not found in data_dir .*data; download {server.url} .*data_dir") as e:
         locate("file.h5", data_dir, manifest)
-    data_dir.mkdir()
+    # the suggested command names the folder and this (non-default) manifest, and works as written
+    cmd = f"hepad download file.h5 --data-dir {data_dir} --manifest {manifest}"
+    assert f"run `{cmd}`" in str(e.value)
+    assert main(cmd.split()[1:]) == 0 and (data_dir / "file.h5").read_bytes() == DATA
+    (data_dir / "file.h5").unlink()
     assert download("file.h5", manifest, data_dir, tmp_path / "c.json", **FAST) == data_dir / "file.h5"
     assert locate("file.h5", data_dir, manifest) == data_dir / "file.h5"
     with pytest.raises(InputError, match="unknown dataset file 'nope'; expected one of file.h5"):
@@ -205,10 +280,8 @@ def test_project_manifest():
 
 
 def test_hepad_download_command(server, tmp_path, capsys):
-    from hepad.cli import main
-
     manifest = tmp_path / "m.yaml"
-    manifest.write_text(yaml.safe_dump({"files": [{"name": "file.h5", "url": server.url}]}))
+    manifest.write_text(yaml.safe_dump({"files": [{"name": "file.h5", "url": server.url, "min_size": 1000}]}))
     data = tmp_path / "data"
     assert main(["download", "file.h5", "--manifest", str(manifest), "--data-dir", str(data)]) == 0
     assert (data / "file.h5").read_bytes() == DATA
@@ -217,3 +290,25 @@ def test_hepad_download_command(server, tmp_path, capsys):
     assert f"file.h5\t{server.url}" in capsys.readouterr().out
     assert main(["download", "other.h5", "--manifest", str(manifest), "--data-dir", str(data)]) == 2
     assert "unknown dataset file 'other.h5'; expected one of file.h5" in capsys.readouterr().err
+
+
+def test_locate_with_default_manifest_names_data_dir_only(tmp_path):
+    with pytest.raises(InputError) as e:
+        locate("gamma_1.hdf5", tmp_path / "my data", MANIFEST)
+    assert f"run `hepad download gamma_1.hdf5 --data-dir '{tmp_path / 'my data'}'`" in str(e.value)
+    assert "--manifest" not in str(e.value)
+
+
+def test_hepad_download_refuses_an_error_page(server, tmp_path, capsys):
+    """The command: exit 2, one line saying what was received, nothing in data_dir (file, .part or record)."""
+    manifest = write_manifest(tmp_path / "m.yaml", server.url)
+    data = tmp_path / "data"
+    data.mkdir()
+    server.state.update(content=HTML)
+    assert main(["download", "file.h5", "--manifest", str(manifest), "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "received 54 bytes starting with '<!DOCTYPE html>' (an HTML page?)" in err[0]
+    assert [p.name for p in data.iterdir() if not p.name.endswith(".lock")] == []
+    server.state.update(content=DATA)
+    assert main(["download", "file.h5", "--manifest", str(manifest), "--data-dir", str(data)]) == 0
+    assert json.loads((data / ".hepad-checksums.json").read_text())[server.url]["sha256"] == SHA

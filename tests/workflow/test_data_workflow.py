@@ -67,8 +67,8 @@ def server(tmp_path):
 
 
 def manifest(path, base, sha256=None):
-    files = [{"name": n, "url": f"{base}/{n}", "size": None, "sha256": (sha256 or {}).get(n), "md5": None}
-             for n in (EVENTS, EXTRA)]  # fmt: skip
+    files = [{"name": n, "url": f"{base}/{n}", "size": None, "sha256": (sha256 or {}).get(n), "md5": None,
+              "min_size": 10_000} for n in (EVENTS, EXTRA)]  # small test files: below the default 1 MiB  # fmt: skip
     path.write_text(yaml.safe_dump({"files": files}))
     return str(path)
 
@@ -113,6 +113,7 @@ def test_missing_file_without_download_names_url_and_key(tmp_path):
     assert (f"{EVENTS}: not found in data_dir {tmp_path / 'empty'}; download "
             f"https://zenodo.org/records/4536377/files/{EVENTS}?download=1") in proc.stdout + proc.stderr
     assert "set the config key data_dir" in proc.stdout + proc.stderr
+    assert f"run `hepad download {EVENTS} --data-dir {tmp_path / 'empty'}`" in proc.stdout + proc.stderr
 
 
 def test_missing_arrays_file_names_the_key(tmp_path):

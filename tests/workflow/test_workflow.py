@@ -40,6 +40,59 @@ def assert_figure(png: Path, panels: int = 1) -> None:
     assert png.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
 
 
+def rule_steps() -> dict[str, list[str]]:
+    """rule -> the steps its code_version(...) names, read from workflow/rules/*.smk."""
+    import re
+
+    from hepad.resonant.registry import SHARED_MODELS
+
+    out = {}
+    for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
+        for block in re.split(r"\n\s*rule ", smk.read_text())[1:]:
+            name = block.split(":", 1)[0].strip()
+            code = re.search(r"code_version\(([^)]*)\)", block)
+            if code is None:
+                continue
+            steps = re.findall(r'"([^"]+)"', code.group(1))
+            if name == "":  # the loop over the registry's shared models
+                for sm in SHARED_MODELS.values():
+                    out[sm.rule] = steps + [sm.trainer]
+            else:
+                out[name] = steps
+    return out
+
+
+def check_edits_rerun_exactly_the_importers(run: Path, repo: Path) -> None:
+    """On a finished run: editing a module changes the code version (params) of exactly the rules
+    whose step imports it, directly or not (hepad.provenance), and of no other rule."""
+    import re
+
+    from hepad.provenance import closure
+
+    for part in ("Snakefile", "workflow", "config", "resources", "src"):
+        (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, repo / part)
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(repo / "Snakefile"), "--configfile",
+           str(repo / "config" / "ci.yaml"), "-d", str(run)]
+
+    def params_changed() -> set[str]:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr[-3000:]
+        blocks = re.split(r"^(?:local)?rule (\w+):$", p.stdout, flags=re.M)
+        return {name for name, body in zip(blocks[1::2], blocks[2::2]) if "Params have changed" in body}
+
+    assert params_changed() == set()
+    steps = rule_steps()
+    for module in ("resonant/windows.py", "resonant/plots.py", "calo/lifetimes.py"):
+        f = repo / "src" / "hepad" / module
+        f.write_text(f.read_text() + "\n# edited\n")
+        expected = {r for r, targets in steps.items()
+                    if any(p.relative_to(repo / "src" / "hepad").as_posix() == module
+                           for p in closure(repo / "src", *targets))}
+        assert expected, module
+        assert params_changed() == expected, module
+        f.write_text(f.read_text().removesuffix("\n# edited\n"))
+
+
 def comparable(run: Path) -> dict:
     """The results of a run that must not depend on where or when it ran."""
     res = run / "results" / "ci"
@@ -106,6 +159,8 @@ def test_ci_workflow_end_to_end_and_reproducible(tmp_path):
     # the report collects the figures
     snakemake(a, "--report", str(a / "report.html"))
     assert (a / "report.html").stat().st_size > 10000
+
+    check_edits_rerun_exactly_the_importers(a, tmp_path / "repo")
 
     # Same seeds, same numbers: CI keeps this run (HEPAD_KEEP_CI_RUN) and its SLURM test compares a
     # second, independent run of the same config with it (.ci/slurm_check.py); by hand, rerun this

@@ -23,7 +23,7 @@ import numpy as np
 
 from hepad.errors import InputError
 from hepad.io.atomic import atomic_path
-from hepad.io.hdf5 import open_hdf5, require_keys
+from hepad.io.hdf5 import open_hdf5, read, require_keys
 
 # Geometry (mm unless stated); depth is measured from the front face at z = 1.00 m.
 Z_FRONT_M = 1.00  # front face, metres from the detector centre
@@ -128,12 +128,15 @@ def _check(source: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def read_showers(path: str | Path) -> Showers:
-    """Read and validate a CaloGAN-layout HDF5 file (voxels float32, energy float64)."""
-    with open_hdf5(path, "an HDF5 file of CaloGAN showers") as f:
-        require_keys(f, KEYS, path)
-        raw = {k: f[k][()] for k in KEYS}
-    a = _check(str(path), raw)
+def read_showers(path: str | Path, label: str | None = None) -> Showers:
+    """Read and validate a CaloGAN-layout HDF5 file (voxels float32, energy float64).
+
+    `label` names the file in error messages (default: `path`), e.g. the archive and member it came from."""
+    label = label or str(path)
+    with open_hdf5(path, "an HDF5 file of CaloGAN showers", label) as f:
+        require_keys(f, KEYS, label)
+        raw = {k: read(f[k], label) for k in KEYS}
+    a = _check(label, raw)
     return Showers(
         tuple(a[k].astype(np.float32, copy=False) for k in LAYER_KEYS),
         a["overflow"].astype(np.float32, copy=False),

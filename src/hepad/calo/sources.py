@@ -8,6 +8,7 @@ import fnmatch
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from hepad.calo.showers import read_showers, write_showers
@@ -28,10 +29,12 @@ def member_name(names: list[str], pattern: str, zip_path, **fields) -> str:
     return hits[0]
 
 
-def convert(src, out, attrs: dict | None = None) -> int:
-    """Validate a CaloGAN-layout file and write it to `out` (atomically); returns the shower count."""
-    s = read_showers(src)
-    write_showers(out, s, attrs=dict(source=str(src)) | (attrs or {}))
+def convert(src, out, attrs: dict | None = None, label: str | None = None) -> int:
+    """Validate a CaloGAN-layout file and write it to `out` (atomically); returns the shower count.
+    `label` names the source in errors and in the `source` attribute (default: `src`)."""
+    label = label or str(src)
+    s = read_showers(src, label)
+    write_showers(out, s, attrs=dict(source=label) | (attrs or {}))
     return len(s)
 
 
@@ -44,6 +47,11 @@ def extract_signal(zip_path, pattern: str, mass: str, z: str, out) -> int:
     with zf, tempfile.TemporaryDirectory(dir=Path(out).parent if Path(out).parent.exists() else None) as tmp:
         name = member_name(zf.namelist(), pattern, zip_path, mass=mass, z=z)
         local = Path(tmp) / "member.hdf5"
-        with zf.open(name) as src, open(local, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        return convert(local, out, attrs=dict(archive=str(zip_path), member=name))
+        label = f"{zip_path} (member {name})"  # errors name the archive and member, not the temporary copy
+        try:
+            with zf.open(name) as src, open(local, "wb") as dst:
+                shutil.copyfileobj(src, dst)  # the CRC is checked when the member's end is read
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
+            raise InputError(f"{label}: corrupt or unreadable member ({e}); "
+                             "expected an intact CaloGAN-layout HDF5 file") from None
+        return convert(local, out, attrs=dict(archive=str(zip_path), member=name), label=label)

@@ -19,7 +19,7 @@ import numpy as np
 from hepad.errors import InputError
 from hepad.resonant.formats.features import KINEMATIC_COLUMNS, lhco_to_dijets
 from hepad.io.atomic import atomic_path
-from hepad.io.hdf5 import open_hdf5
+from hepad.io.hdf5 import open_hdf5, read
 from hepad.resonant.formats.table import COLUMNS, Dijets
 
 LHCO_COLUMNS = KINEMATIC_COLUMNS + ("label",)
@@ -68,7 +68,7 @@ def _fixed_columns(g: h5py.Group) -> dict[str, tuple[str, int]]:
     """name -> (values dataset, position) for a 'fixed' frame; blocks are (rows, items) on disk."""
     cols, i = {}, 0
     while f"block{i}_items" in g:
-        for j, name in enumerate(_decode(g[f"block{i}_items"][:])):
+        for j, name in enumerate(_decode(read(g[f"block{i}_items"]))):
             cols[name] = (f"block{i}_values", j)
         i += 1
     return cols
@@ -90,14 +90,14 @@ def _table_columns(g: h5py.Group) -> dict[str, tuple[str, int | None]]:
 
 def _read_block(ds: h5py.Dataset) -> np.ndarray:
     """(rows, items): pandas stores blocks transposed and says so in the `transposed` attribute."""
-    return ds[:] if ds.attrs.get("transposed", False) else ds[:].T
+    return read(ds) if ds.attrs.get("transposed", False) else read(ds).T
 
 
 def _read_frame(g: h5py.Group, wanted: list[str]) -> dict[str, np.ndarray]:
     fixed = _is_fixed_frame(g)
     where = _fixed_columns(g) if fixed else _table_columns(g)
     sources = {where[c][0] for c in wanted}  # each block / field read once
-    data = {s: _read_block(g[s]) if fixed else g["table"][s] for s in sources}
+    data = {s: _read_block(g[s]) if fixed else read(g["table"], sel=s) for s in sources}
     return {c: data[s] if j is None else data[s][:, j] for c, (s, j) in ((c, where[c]) for c in wanted)}
 
 
@@ -163,9 +163,11 @@ def read_lhco_arrays(path: str | Path) -> Dijets:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found; expected a .npy array of shape (N, 6)")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file (0 bytes); expected a .npy array of shape (N, 6)")
     try:
         a = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, EOFError) as e:
         raise InputError(f"{path}: not a numeric .npy array ({e}); expected shape (N, 6)") from None
     if a.ndim != 2 or a.shape[1] != len(COLUMNS):
         raise InputError(f"{path}: array of shape {a.shape}; expected (N, 6) = {', '.join(COLUMNS)}")

@@ -21,17 +21,22 @@ def parse_branches(pairs: list[str] | None) -> dict[str, str]:
 
 def read_dijets(path, fmt: str, tree: str = "events", branches: dict | None = None,
                 kinematics: str = "ptetaphim", unit: str = "GeV") -> Dijets:  # fmt: skip
-    """Read `path` in format `fmt` (lhco features file, 6-column .npy arrays, ROOT TTree)."""
+    """Read `path` in format `fmt` (lhco features file, 6-column .npy arrays, ROOT TTree); 0 events is an InputError."""
     if fmt == "lhco":
         from hepad.resonant.formats.lhco import read_lhco_features
 
-        return read_lhco_features(path)
-    if fmt == "arrays":
+        d = read_lhco_features(path)
+    elif fmt == "arrays":
         from hepad.resonant.formats.lhco import read_lhco_arrays
 
-        return read_lhco_arrays(path)
-    if fmt == "root":
+        d = read_lhco_arrays(path)
+    elif fmt == "root":
         from hepad.resonant.formats.root import read_root_dijets
 
-        return read_root_dijets(path, tree=tree, branches=branches, kinematics=kinematics, unit=unit)
-    raise InputError(f"format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        d = read_root_dijets(path, tree=tree, branches=branches, kinematics=kinematics, unit=unit)
+    else:
+        raise InputError(f"format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if len(d) == 0:  # ROOT: events with fewer than two jets were dropped
+        what = "events with two or more jets" if fmt == "root" else "events (0 rows)"
+        raise InputError(f"{path}: no {what} in this {fmt} file; expected at least one event")
+    return d

@@ -14,7 +14,7 @@ import numpy as np
 
 from hepad.errors import InputError
 from hepad.io.atomic import atomic_path
-from hepad.io.hdf5 import open_hdf5, require_keys
+from hepad.io.hdf5 import open_hdf5, read, require_keys
 
 FEATURES = ("mj1", "dmj", "tau21_1", "tau21_2")  # what the classifiers and flows see
 COLUMNS = ("mjj",) + FEATURES + ("label",)
@@ -76,9 +76,9 @@ def read_table(path: str | Path) -> Dijets:
         if len({s for s in n.values()}) != 1 or len(n["mjj"]) != 1:
             raise InputError(f"{path}: columns have shapes {n}; expected equal 1-d columns")
         d = Dijets(
-            f["mjj"][:].astype(np.float64),
-            np.stack([f[c][:] for c in FEATURES], axis=1).astype(np.float64),
-            f["label"][:].astype(np.int8),
+            read(f["mjj"], path).astype(np.float64),
+            np.stack([read(f[c], path) for c in FEATURES], axis=1).astype(np.float64),
+            read(f["label"], path).astype(np.int8),
         )
     check_finite(d, str(path))
     return d
