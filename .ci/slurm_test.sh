@@ -13,8 +13,10 @@ work="$(mktemp -d)"
 timeout -k 10 120 snakemake --profile cluster --configfile config/ci.yaml --lint  # the profile lints
 # Test overrides for this node: no accounting database (squeue for job status), quick first poll,
 # at most 2 jobs at once on its 2 CPUs, status polled every 2 s (10 s by default).
+# The SLURM run stacks the sideband flows of both windows and seeds in one job (resonant.stack), the
+# local run one job per seed (the default): the comparison below also checks that stacking changes no result.
 timeout -k 30 1200 snakemake --profile cluster --configfile config/ci.yaml -d "$work/slurm" \
-  --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 --jobs 2 --cores 2 > "$work/slurm.log" 2>&1 \
+  --config 'resonant={"stack": ["window", "seed"]}' --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 --jobs 2 --cores 2 > "$work/slurm.log" 2>&1 \
   || { tail -50 "$work/slurm.log"; exit 1; }
 grep -E "submitted with SLURM jobid" "$work/slurm.log"
 # The local run to compare with: the one the workflow test kept (.ci/run sets HEPAD_KEEP_CI_RUN), else a new one.

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from hepad.cli import main
-from hepad.resonant.compute import by_method, read_benchmark
+from hepad.resonant.compute import by_method, read_benchmark, unstack
 from hepad.errors import InputError
 from hepad.flows import DensityModel
 from hepad.flows.embedding import FourierEmbedding, InterpolatedEmbedding
@@ -108,6 +108,15 @@ def test_compute_accounting_counts_shared_flows(tmp_path):
     assert read_benchmark(files[0])["cpu_seconds"] == 5
     with pytest.raises(InputError, match="not a training benchmark"):
         read_benchmark(bench("score/w0/iad/n500/s0.tsv", 1))
+    # a stacked job (resonant.stack: [window, seed]) is divided equally among its members
+    stacked = unstack(read_benchmark(bench("train_bkg_flow/wstack/n500/sstack.tsv", 120)),
+                      {"window": ["0", "1"], "seed": ["0", "1", "2"]})
+    assert len(stacked) == 6 and {(r["window"], r["seed"]) for r in stacked} == {(w, s) for w in "01" for s in "012"}
+    assert all(r["seconds"] == 20 and r["cpu_seconds"] == 10 and r["stack_size"] == 6 for r in stacked)
+    rows = {r["method"]: r for r in by_method([read_benchmark(f) for f in files[:4]] + stacked)}
+    assert rows["cathode"]["flow_seconds"] == 2 * 20 and rows["cathode"]["n_flows"] == 2  # w0, w1 at seed 0
+    with pytest.raises(InputError, match="no --stack values"):
+        unstack(read_benchmark(bench("train_bkg_flow/wstack/n500/sstack.tsv", 120)), {"window": ["0"]})
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ def test_train_inputs_follow_the_methods_needs():
 
 
 def test_shared_models_are_trained_once_per_their_wildcards():
-    p = plan()
+    p = plan(stack=[])  # one job per model
     assert p.shared_keys["bkg_flow"] == [dict(window=w, nsig=600, seed=s) for w in (0, 1) for s in (0, 1)]
     assert p.shared_keys["sigma"] == [dict(nsig=600, seed=s) for s in (0, 1)]  # every window
     assert "sigma=work/ci/resonant/sigma/n600/s1.losses.csv" in p.loss_files()
@@ -90,3 +90,23 @@ def test_gpu_only_for_torch_training():
 def test_plan_errors_name_the_key(edit, match):
     with pytest.raises(Exception, match=match):
         plan(**edit)
+
+
+def test_stacked_shared_models_one_job_one_file_per_model():
+    p = plan(stack=["window", "seed"])
+    assert p.shared_job("bkg_flow") == "wstack/n{nsig}/sstack"
+    assert p.shared_outputs("bkg_flow", "pt") == [f"work/ci/resonant/bkg_flow/w{w}/n{{nsig}}/s{s}.pt"
+                                                  for w in (0, 1) for s in (0, 1)]
+    data, window, seeds = p.shared_job_args("bkg_flow")
+    wc = W(nsig=600)
+    assert data(wc) == [f"work/ci/resonant/data/n600/s{s}.h5" for _ in (0, 1) for s in (0, 1)]
+    assert window(wc) == "--window 3.1 3.5 3.1 3.5 3.3 3.7 3.3 3.7" and seeds(wc) == "0 1 0 1"
+    bench = p.train_benchmarks()
+    assert bench.count("benchmarks/ci/train_bkg_flow/wstack/n600/sstack.tsv") == 1
+    assert not any("train_bkg_flow/w0" in b for b in bench)
+    assert p.stack_values() == "window=0,1 seed=0,1"
+    # SIGMA's model has no stack trainer yet: one job per model whatever resonant.stack says
+    assert p.shared_job("sigma") == "n{nsig}/s{seed}" and p.shared_outputs("sigma", "pt") == [
+        "work/ci/resonant/sigma/n{nsig}/s{seed}.pt"]
+    unstacked = plan(stack=[])
+    assert unstacked.shared_job("bkg_flow") == "w{window}/n{nsig}/s{seed}" and unstacked.stack_values() == ""

@@ -40,6 +40,7 @@ rule compute_accounting:
         pdf=f"{FIGS}/training_cost.pdf",
     params:
         figure=lambda wc, output: output.pdf[:-4],
+        stack=P.stack_values(),
         code=code_version("hepad.resonant.compute:account"),
     conda:
         ENV
@@ -49,7 +50,7 @@ rule compute_accounting:
         f"{BENCH}/compute_accounting.tsv"
     shell:
         "hepad compute-accounting --benchmarks {input} --jobs {output.jobs} --methods {output.methods}"
-        " --figure {params.figure} > {log} 2>&1"
+        " --figure {params.figure} --stack {params.stack} > {log} 2>&1"
 
 
 rule flow_losses:

@@ -47,36 +47,40 @@ rule make_testset:
 
 # One training rule per shared model of the registry: train_bkg_flow {window,nsig,seed} (the sideband
 # flow, read by ANODE, CATHODE, R-ANODE), train_sigma {nsig,seed} (SIGMA's model, every window).
-# Each trains once on the mock data and resumes from its checkpoint after a kill.
+# Each trains once on the mock data and resumes from its checkpoint after a kill. With
+# resonant.stack (e.g. [window, seed]) one job trains the models of every value of those wildcards
+# as one stack (hepad.flows.stacked); its outputs stay one file per model.
 for _sm in SHARED_MODELS.values():
+    _data, _window, _seeds = P.shared_job_args(_sm.name)
 
     rule:
         name:
             _sm.rule
         input:
-            P.mock_data,
+            _data,
         output:
-            model=f"{P.shared_stem(_sm.name)}.pt",
-            losses=f"{P.shared_stem(_sm.name)}.losses.csv",
+            model=P.shared_outputs(_sm.name, "pt"),
+            losses=P.shared_outputs(_sm.name, "losses.csv"),
         params:
             command=_sm.command,  # (shell: is formatted when the job runs, after the loop: no _sm there)
-            window=(lambda wc: f"--window {P.window_bounds(wc)}") if _sm.per_window else "",
+            window=_window,
+            seeds=_seeds,
             options=json.dumps(P.shared_options(_sm.name), sort_keys=True),
-            checkpoint=lambda wc, output: f"{output.model}.ckpt",
+            checkpoint=f"{WORK}/resonant/{_sm.name}/{P.shared_job(_sm.name)}.ckpt",
             device=config["device"],
-            code=code_version("hepad.resonant.steps:train_shared", _sm.trainer),
+            code=code_version("hepad.resonant.steps:train_shared", _sm.trainer, *filter(None, [_sm.stack_trainer])),
         threads: config["threads"]["train"]
         resources:
             gpu=1,
         conda:
             ENV
         log:
-            f"{LOGS}/{_sm.rule}/{_sm.wildcard_path}.log",
+            f"{LOGS}/{_sm.rule}/{P.shared_job(_sm.name)}.log",
         benchmark:
-            f"{BENCH}/{_sm.rule}/{_sm.wildcard_path}.tsv"
+            f"{BENCH}/{_sm.rule}/{P.shared_job(_sm.name)}.tsv"
         shell:
             "hepad --threads {threads} {params.command} --data {input} {params.window}"
-            " --options '{params.options}' --seed {wildcards.seed} --device {params.device}"
+            " --options '{params.options}' --seed {params.seeds} --device {params.device}"
             " --model {output.model} --losses {output.losses} --checkpoint {params.checkpoint} > {log} 2>&1"
 
 

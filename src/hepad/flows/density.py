@@ -79,11 +79,9 @@ class DensityModel:
             return None if c is None else c.float()
         return ((c - self.ctx_shift) / self.ctx_scale).float()
 
-    def fit(self, x, m, x_val, m_val, train_cfg: TrainConfig, name: str = "flow",
-            checkpoint: str | os.PathLike | None = None, loss_file: str | os.PathLike | None = None,
-            compile: bool = False) -> FitResult:
-        """Fit preprocessing (on x) and flow; keeps the `train_cfg.keep_best` epochs as ensemble.
-        `compile`: see maf.nll_loss (faster steps after a 1-2 minute compilation)."""
+    def prepare(self, x, m, x_val, m_val, name: str = "flow") -> tuple[list, list]:
+        """Fit the preprocessing (on x) and the context scaling; the flow's training and validation
+        tensors [z] or [z, context] (validation events outside the training range dropped)."""
         x, xv = _x(x, f"{name}: x"), _x(x_val, f"{name}: x_val")
         c, cv = _context(m, len(x), f"{name}: m"), _context(m_val, len(xv), f"{name}: m_val")
         if (c is None) != (cv is None):
@@ -103,14 +101,29 @@ class DensityModel:
                      int((~keep).sum()), len(xv))
         self.features, self.context_features = x.shape[1], 0 if c is None else c.shape[1]
         z, zv = self.prep.transform(x)[0].float(), self.prep.transform(xv[keep])[0].float()
-        train, val = [z], [zv]
-        if c is not None:
-            train, val = [z, self._ctx(c)], [zv, self._ctx(cv[keep])]
-        seed_everything(train_cfg.seed)  # the flow's initial weights follow the seed too
-        flow = self._build()
-        result = fit(flow, nll_loss(flow, compile), train, val, train_cfg, name, checkpoint, loss_file)
+        if c is None:
+            return [z], [zv]
+        return [z, self._ctx(c)], [zv, self._ctx(cv[keep])]
+
+    def initial_flow(self, seed: int) -> ConditionalFlow:
+        """The untrained flow whose initial weights follow `seed` (after prepare())."""
+        seed_everything(seed)
+        return self._build()
+
+    def adopt(self, flow: ConditionalFlow, result: FitResult, device: str) -> None:
+        """Keep the best epochs of a training of `flow` as the ensemble."""
         self.members = ensemble(flow, result.best_states)
-        self.device = resolve_device(train_cfg.device)
+        self.device = resolve_device(device)
+
+    def fit(self, x, m, x_val, m_val, train_cfg: TrainConfig, name: str = "flow",
+            checkpoint: str | os.PathLike | None = None, loss_file: str | os.PathLike | None = None,
+            compile: bool = False) -> FitResult:
+        """Fit preprocessing (on x) and flow; keeps the `train_cfg.keep_best` epochs as ensemble.
+        `compile`: see maf.nll_loss (faster steps after a 1-2 minute compilation)."""
+        train, val = self.prepare(x, m, x_val, m_val, name)
+        flow = self.initial_flow(train_cfg.seed)
+        result = fit(flow, nll_loss(flow, compile), train, val, train_cfg, name, checkpoint, loss_file)
+        self.adopt(flow, result, train_cfg.device)
         return result
 
     def _check(self) -> None:

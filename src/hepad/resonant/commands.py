@@ -76,10 +76,19 @@ def _make_testset(a):
 
 
 def _train_shared(a):
+    from hepad.errors import InputError
     from hepad.resonant.steps import train_shared
 
-    train_shared(a.shared_model, a.data, getattr(a, "window", None), _options(a.options), a.seed, a.device, a.model,
-                 a.losses, a.checkpoint)
+    k = len(a.model)  # one model, or a stack of k (resonant.stack): per-model lists, or one value for all
+    w = getattr(a, "window", None)
+    windows = None if w is None else list(zip(w[::2], w[1::2]))
+    lists = {"--data": a.data, "--seed": a.seed, "--losses": a.losses, **({"--window": windows} if w else {})}
+    for flag, values in lists.items():
+        if len(values) not in (1, k) or (flag == "--window" and len(w) % 2):
+            raise InputError(f"{flag}: {len(values)} values for {k} models; expected one, or one per --model")
+    one = lambda v: v * k if len(v) == 1 else v  # noqa: E731
+    train_shared(a.shared_model, one(a.data), one(windows) if windows else None, _options(a.options), one(a.seed),
+                 a.device, a.model, one(a.losses), a.checkpoint)
 
 
 def _train(a):
@@ -122,7 +131,8 @@ def _aggregate(a):
 def _compute_accounting(a):
     from hepad.resonant.compute import account
 
-    account(a.benchmarks, a.jobs, a.methods, a.figure)
+    stack = dict(item.split("=", 1) for item in a.stack)
+    account(a.benchmarks, a.jobs, a.methods, a.figure, {d: v.split(",") for d, v in stack.items()})
 
 
 def _flow_losses(a):
@@ -197,15 +207,16 @@ def add_commands(sub) -> None:
     s.set_defaults(func=_make_testset)
 
     for shared in SHARED_MODELS.values():  # train-bkg-flow, train-sigma, ...
-        s = sub.add_parser(shared.command, help=shared.help)
-        s.add_argument("--data", required=True, help="mock data")
+        s = sub.add_parser(shared.command, help=f"{shared.help}; several models (a stack) with lists")
+        s.add_argument("--data", nargs="+", required=True, help="mock data (one, or one per model)")
         if shared.per_window:
-            s.add_argument("--window", **window)
+            s.add_argument("--window", type=float, nargs="+", required=True, metavar="LO HI",
+                           help="signal region(s) in TeV (one, or one per model)")
         s.add_argument("--options", default="{}", help="its options as JSON")
-        s.add_argument("--seed", type=int, required=True)
+        s.add_argument("--seed", type=int, nargs="+", required=True)
         s.add_argument("--device", default="auto")
-        s.add_argument("--model", required=True)
-        s.add_argument("--losses", required=True, help="per-epoch loss file (CSV)")
+        s.add_argument("--model", nargs="+", required=True, help="output(s): one file per model")
+        s.add_argument("--losses", nargs="+", required=True, help="per-epoch loss file(s) (CSV)")
         s.add_argument("--checkpoint", required=True, help="written each epoch; resumed from if present")
         s.set_defaults(func=_train_shared, shared_model=shared.name)
 
@@ -263,6 +274,8 @@ def add_commands(sub) -> None:
     s.add_argument("--jobs", required=True, help="CSV, one row per training job")
     s.add_argument("--methods", required=True, help="CSV, one row per method")
     s.add_argument("--figure", required=True, help="figure path without extension")
+    s.add_argument("--stack", nargs="*", default=[], metavar="WILDCARD=V1,V2",
+                   help="values of the stacked wildcards (resonant.stack): a stacked job's time is divided among them")
     s.set_defaults(func=_compute_accounting)
 
     s = sub.add_parser("flow-losses", help="figure of the shared models' per-epoch losses")

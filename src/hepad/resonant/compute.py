@@ -3,12 +3,15 @@
 A method's training cost = its own training jobs + the shared flows it uses: the sideband flows
 (one per window, n_sig, seed) for ANODE, CATHODE and R-ANODE, SIGMA's one model per (n_sig, seed)
 for SIGMA. A shared flow is counted in full for each method that uses it: that is what running
-the method alone would cost.
+the method alone would cost. A stacked job (resonant.stack: several models trained as one, its
+benchmark path says `stack` for the stacked wildcards) is divided equally among its members:
+compute_jobs.csv has one row per member with `seconds` = the job's time / `stack_size`.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -19,8 +22,8 @@ from hepad.resonant.registry import SHARED_MODELS
 
 OWN_RULES = ("train", "train_kfold")  # a method's own training jobs (test-set windows, k-fold windows)
 JOB = re.compile(rf"(?P<rule>{'|'.join(OWN_RULES + tuple(m.rule for m in SHARED_MODELS.values()))})/"
-                 r"(?:w(?P<window>\d+)/)?(?:(?P<method>[a-z_]+)/)?n(?P<nsig>\d+|all)/s(?P<seed>\d+)\.tsv$")
-JOB_COLUMNS = ["rule", "window", "method", "nsig", "seed", "seconds", "cpu_seconds", "max_rss_mb"]
+                 r"(?:w(?P<window>\d+|stack)/)?(?:(?P<method>[a-z_]+)/)?n(?P<nsig>\d+|all|stack)/s(?P<seed>\d+|stack)\.tsv$")
+JOB_COLUMNS = ["rule", "window", "method", "nsig", "seed", "seconds", "cpu_seconds", "max_rss_mb", "stack_size"]
 METHOD_COLUMNS = ["method", "n_jobs", "own_seconds", "shared_flow", "n_flows", "flow_seconds", "total_seconds"]
 
 
@@ -35,7 +38,21 @@ def read_benchmark(path: str) -> dict:
     r = rows[-1]
     num = lambda k: float(r[k]) if r.get(k, "NA") not in ("NA", "-", "") else float("nan")  # noqa: E731
     return {**{k: m.group(k) or "" for k in ("rule", "window", "method", "nsig", "seed")},
-            "seconds": num("s"), "cpu_seconds": num("cpu_time"), "max_rss_mb": num("max_rss")}
+            "seconds": num("s"), "cpu_seconds": num("cpu_time"), "max_rss_mb": num("max_rss"), "stack_size": 1}
+
+
+def unstack(job: dict, values: dict[str, list[str]]) -> list[dict]:
+    """A stacked job as one row per member (the wildcards it stacks take each of `values`), its
+    seconds and CPU seconds divided equally among them; other jobs unchanged."""
+    dims = [d for d in ("window", "nsig", "seed") if job[d] == "stack"]
+    if not dims:
+        return [job]
+    missing = [d for d in dims if not values.get(d)]
+    if missing:
+        raise InputError(f"{job['rule']}: a stacked job over {missing} but no --stack values for them")
+    combos = list(itertools.product(*(values[d] for d in dims)))
+    share = {k: job[k] / len(combos) for k in ("seconds", "cpu_seconds")}
+    return [{**job, **dict(zip(dims, c)), **share, "stack_size": len(combos)} for c in combos]
 
 
 def shared_rules(method: str) -> list[str]:
@@ -67,10 +84,12 @@ def by_method(jobs: list[dict]) -> list[dict]:
     return out
 
 
-def account(benchmarks: list[str], jobs_csv: str, methods_csv: str, figure: str) -> list[dict]:
+def account(benchmarks: list[str], jobs_csv: str, methods_csv: str, figure: str,
+            stack: dict[str, list[str]] | None = None) -> list[dict]:
+    """`stack`: the values of each stacked wildcard (resonant.stack), e.g. {"seed": ["0", "1"]}."""
     from hepad.resonant import plots
 
-    jobs = [read_benchmark(p) for p in benchmarks]
+    jobs = [row for p in benchmarks for row in unstack(read_benchmark(p), stack or {})]
     methods = by_method(jobs)
     plots.training_cost(methods, figure)
     write_csv(jobs_csv, jobs, JOB_COLUMNS, fmt=".4g")

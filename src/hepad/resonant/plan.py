@@ -8,7 +8,9 @@ mock data (supervised) is trained once per (window, seed) under nsig "all".
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import fields
+from types import SimpleNamespace
 
 from hepad.errors import InputError
 from hepad.resonant.registry import SHARED_MODELS
@@ -57,6 +59,7 @@ class ResonantPlan:
         self.has_extra = [lo_x - 1e-9 <= lo and hi <= hi_x + 1e-9 for lo, hi in self.windows]
         # windows without extra background: no test set, k-fold on the window's own SR events
         self.evaluation = ["test" if has else "kfold" for has in self.has_extra]
+        self.stack = list(self.r.get("stack", []))  # wildcards whose models share one training job
         methods = _methods()
         for m in self.r["methods"]:
             if m not in methods:
@@ -140,6 +143,46 @@ class ResonantPlan:
         sm = SHARED_MODELS[name]
         return f"{self.shared_stem(name)}.{ext}".format(**{w: getattr(wc, w) for w in sm.wildcards})
 
+    # ---- stacked training jobs (resonant.stack) ----
+    def stack_dims(self, name: str) -> list[str]:
+        """The wildcards of shared model `name` whose values share one training job."""
+        sm = SHARED_MODELS[name]
+        return [w for w in sm.wildcards if w in self.stack] if sm.stack_trainer else []
+
+    def _values(self, dim: str) -> list:
+        return {"window": self.window_ids, "nsig": self.r["n_sig"], "seed": self.r["seeds"]}[dim]
+
+    def shared_job(self, name: str) -> str:
+        """Log/benchmark path tail of a training job of `name`: w{window}/n{nsig}/s{seed} with each
+        stacked wildcard written as 'stack' (wstack/n{nsig}/sstack)."""
+        sm = SHARED_MODELS[name]
+        return sm.wildcard_path.format(**{w: "stack" if w in self.stack_dims(name) else f"{{{w}}}"
+                                          for w in sm.wildcards})
+
+    def shared_members(self, name: str, wc) -> list[SimpleNamespace]:
+        """The models one training job of `name` makes: every value of its stacked wildcards, the
+        job's own value of the others."""
+        sm, dims = SHARED_MODELS[name], self.stack_dims(name)
+        free = {w: getattr(wc, w) for w in sm.wildcards if w not in dims}
+        return [SimpleNamespace(**free, **dict(zip(dims, c))) for c in itertools.product(*map(self._values, dims))]
+
+    def shared_outputs(self, name: str, ext: str) -> list[str]:
+        """Output templates of one training job of `name` (its free wildcards in braces)."""
+        sm = SHARED_MODELS[name]
+        stem = self.shared_stem(name) + f".{ext}"
+        keep = SimpleNamespace(**{w: f"{{{w}}}" for w in sm.wildcards})
+        return [stem.format(**vars(m)) for m in self.shared_members(name, keep)]
+
+    def shared_job_args(self, name: str):
+        """Input and params functions of the training rule of `name`: (mock data per member,
+        '--window lo hi ...' per member, seeds)."""
+        members = lambda wc: self.shared_members(name, wc)  # noqa: E731
+        data = lambda wc: [self.mock_data(m) for m in members(wc)]  # noqa: E731
+        window = lambda wc: ("--window " + " ".join(self.window_bounds(m) for m in members(wc))  # noqa: E731
+                             if SHARED_MODELS[name].per_window else "")
+        seeds = lambda wc: " ".join(str(m.seed) for m in members(wc))  # noqa: E731
+        return data, window, seeds
+
     def train_inputs(self, wc) -> dict:
         """Inputs of the training job of (window, method, nsig, seed): the samples and shared models
         of the method's `needs`, keyed by those names (also the CLI flags: --data, --bkg-flow, ...)."""
@@ -164,10 +207,14 @@ class ResonantPlan:
         """Benchmark files of every training job: methods (test-set or k-fold windows) and shared models."""
         rule = lambda w: "train" if self.evaluation[int(w)] == "test" else "train_kfold"  # noqa: E731
         out = [f"{self.bench}/{rule(w)}/w{w}/{m}/n{n}/s{s}.tsv" for w, m, n, s in self.train_keys]
-        for name, keys in self.shared_keys.items():
-            sm = SHARED_MODELS[name]
-            out += [f"{self.bench}/{sm.rule}/{sm.wildcard_path}.tsv".format(**k) for k in keys]
+        for name, keys in self.shared_keys.items():  # one per training job (a stack: one for its members)
+            job = f"{self.bench}/{SHARED_MODELS[name].rule}/{self.shared_job(name)}.tsv"
+            out += list(dict.fromkeys(job.format(**k) for k in keys))
         return out
+
+    def stack_values(self) -> str:
+        """`dim=v1,v2 ...` of the stacked wildcards: the members a stacked job's time is divided among."""
+        return " ".join(f"{d}={','.join(map(str, self._values(d)))}" for d in self.stack)
 
     def loss_files(self) -> list[str]:
         """MODEL=FILE of every shared model's per-epoch losses (the flow_losses figure)."""

@@ -31,10 +31,16 @@ class SharedModel:
     label: str  # loss figure panel and compute accounting
     help: str
     loader: str = "hepad.flows:DensityModel.load"  # "module:callable" (path, device) -> the model
+    # "module:function" training several at once as one stack (resonant.stack), called as
+    # (datas, windows, options, seeds, device, jobs, checkpoint, losses) -> [(model, FitResult)]; None: one by one
+    stack_trainer: str | None = None
 
     def train(self, *args):
         """-> (model with .save(path), hepad.training.FitResult); see `trainer`."""
         return _resolve(self.trainer)(*args)
+
+    def train_stack(self, *args):
+        return _resolve(self.stack_trainer)(*args)
 
     def load(self, path: str, device: str = "cpu"):
         from pathlib import Path
@@ -85,8 +91,9 @@ def register(model: SharedModel) -> SharedModel:
 
 
 register(SharedModel(
-    "bkg_flow", ("window", "nsig", "seed"), "hepad.resonant.background.sideband:train", lambda r: dict(r["flow"]), "sideband flows",
-    "the window's sideband flow p_bg(x | m_jj) (ANODE, CATHODE, R-ANODE)"))
+    "bkg_flow", ("window", "nsig", "seed"), "hepad.resonant.background.sideband:train", lambda r: dict(r["flow"]),
+    "sideband flows", "the window's sideband flow p_bg(x | m_jj) (ANODE, CATHODE, R-ANODE)",
+    stack_trainer="hepad.resonant.background.sideband:train_stack"))
 register(SharedModel(
     "sigma", ("nsig", "seed"), "hepad.resonant.background.sigma:train",
     lambda r: {**r["flow"], **r["sigma"].get("flow", {}), "embedding": r["sigma"].get("embedding", {})}, "SIGMA",

@@ -66,22 +66,32 @@ def _job(kind: str, data: str, lo: float | None, hi: float | None, seed: int) ->
     return f"{kind} {where} n_sig {n_sig} seed {seed}"
 
 
-def train_shared(name: str, data: str, window: tuple[float, float] | None, options: dict, seed: int, device: str,
-                 out: str, losses: str, checkpoint: str) -> None:
-    """Train the shared background model `name` of hepad.resonant.background.SHARED_MODELS
-    (the sideband flow of a window, SIGMA's model of all windows)."""
+def train_shared(name: str, data: list[str], windows: list[tuple[float, float]] | None, options: dict,
+                 seeds: list[int], device: str, outs: list[str], losses: list[str], checkpoint: str) -> None:
+    """Train the shared background model `name` of hepad.resonant.registry.SHARED_MODELS (the
+    sideband flow of a window, SIGMA's model of all windows): one model per entry of `outs`, several
+    as one stack (resonant.stack) when the model has a stack trainer."""
     from hepad.resonant.registry import SHARED_MODELS
 
     shared = SHARED_MODELS[name]
-    lo, hi = window if window is not None else (None, None)
-    d = read_table(data)
-    if lo is not None:
-        check_window(d, lo, hi, data)
-    model, result = shared.train(d, lo, hi, options, seed, device, _job(name, data, lo, hi, seed), checkpoint,
-                                 losses)
-    model.save(out)
+    windows = windows or [(None, None)] * len(outs)
+    tables = {p: read_table(p) for p in dict.fromkeys(data)}  # a stack over windows reads each file once
+    for p, (lo, hi) in zip(data, windows):
+        if lo is not None:
+            check_window(tables[p], lo, hi, p)
+    jobs = [_job(name, p, lo, hi, s) for p, (lo, hi), s in zip(data, windows, seeds)]
+    if len(outs) == 1:
+        (lo, hi), = windows
+        trained = [shared.train(tables[data[0]], lo, hi, options, seeds[0], device, jobs[0], checkpoint, losses[0])]
+    elif shared.stack_trainer is None:
+        raise InputError(f"{name}: {len(outs)} models in one job, but it has no stack trainer; expected one --model")
+    else:
+        trained = shared.train_stack([tables[p] for p in data], windows, options, seeds, device, jobs, checkpoint,
+                                     losses)
+    for (model, result), out, job in zip(trained, outs, jobs):
+        model.save(out)
+        log.info("%s trained in %.1f s (%d epochs)", job, result.seconds, len(result.history))
     Path(checkpoint).unlink(missing_ok=True)
-    log.info("%s trained in %.1f s (%d epochs)", name, result.seconds, len(result.history))
 
 
 def window_inputs(method: str, lo: float, hi: float, paths: dict[str, str], device: str):

@@ -21,10 +21,8 @@ DEFAULT_FLOW = {"kind": "affine", "num_blocks": 15, "hidden_features": 128, "mad
                 "margin": 0.01, "standardize_context": True}
 
 
-def fit_density(x, m, opts: dict, seed: int, device: str, name: str, checkpoint=None, loss_file=None,
-                embedding=None):
-    """A DensityModel p(x | m) fitted with the flow options `opts` (validation split by `seed`).
-    Returns (model, FitResult)."""
+def _setup(x, m, opts: dict, seed: int, device: str, name: str, embedding=None):
+    """(untrained DensityModel, TrainConfig, validation mask) from the flow options `opts`."""
     from hepad.flows import DensityModel, FlowConfig
     from hepad.training import TrainConfig
 
@@ -40,11 +38,47 @@ def fit_density(x, m, opts: dict, seed: int, device: str, name: str, checkpoint=
         raise InputError(f"{name}: {len(x)} events cannot be split into training and validation")
     model = DensityModel(flow_cfg, margin=o["margin"], embedding=embedding,
                          standardize_context=o["standardize_context"] and embedding is None)
-    ctx = (None, None) if m is None else (m[~val], m[val])
-    result = model.fit(x[~val], ctx[0], x[val], ctx[1], train_cfg, name, checkpoint, loss_file)
+    return model, train_cfg, val
+
+
+def _split(x, m, val):
+    return x[~val], None if m is None else m[~val], x[val], None if m is None else m[val]
+
+
+def fit_density(x, m, opts: dict, seed: int, device: str, name: str, checkpoint=None, loss_file=None,
+                embedding=None):
+    """A DensityModel p(x | m) fitted with the flow options `opts` (validation split by `seed`).
+    Returns (model, FitResult)."""
+    model, train_cfg, val = _setup(x, m, opts, seed, device, name, embedding)
+    result = model.fit(*_split(x, m, val), train_cfg, name, checkpoint, loss_file)
     log.info("%s: %d training, %d validation events; best validation loss %.5f", name, int((~val).sum()),
              int(val.sum()), result.best_losses[0])
     return model, result
+
+
+def fit_density_stack(xs, ms, opts: dict, seeds, device: str, names, checkpoint=None, loss_files=None,
+                      embeddings=None):
+    """K DensityModels of one architecture trained as one stack (hepad.flows.stacked): member k is
+    what fit_density(xs[k], ms[k], opts, seeds[k], ...) gives (its own data, validation split,
+    preprocessing, initial weights, batch order, early stopping), up to float rounding.
+    Returns [(model, FitResult)] in member order."""
+    from hepad.flows.stacked import StackedFlow, fit_stack
+
+    embeddings = embeddings or [None] * len(xs)
+    members, train, val = [], [], []
+    for x, m, seed, name, emb in zip(xs, ms, seeds, names, embeddings):
+        model, train_cfg, v = _setup(x, m, opts, seed, device, name, emb)
+        t, tv = model.prepare(*_split(x, m, v), name)
+        members.append((model, model.initial_flow(seed), v))
+        train.append(t)
+        val.append(tv)
+    stack = StackedFlow.from_members([flow for _, flow, _ in members])
+    results = fit_stack(stack, train, val, train_cfg, seeds, names, checkpoint, loss_files)
+    for (model, flow, v), result, name in zip(members, results, names):
+        model.adopt(flow, result, device)
+        log.info("%s: %d training, %d validation events; best validation loss %.5f", name, int((~v).sum()),
+                 int(v.sum()), result.best_losses[0])
+    return [(model, result) for (model, _, _), result in zip(members, results)]
 
 
 def finite_scores(s: np.ndarray, name: str) -> np.ndarray:
