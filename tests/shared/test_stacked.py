@@ -8,22 +8,28 @@ the last elements of a tensor with scalar instead of vectorised code, which can 
 (softplus, sigmoid: measured). Observed after 5 epochs: affine still exact, rqs up to 2e-6 in the
 losses and 3e-7 in the weights; the K > 1 training test allows 1e-5 (losses, weights) and 1e-4 (log_prob
 of the trained flows), the round trip 1e-5 (log_prob of the same weights). Sampling vs log_prob: 1e-4,
-the float32 error of inverting 3 blocks.
+the float32 error of inverting 3 blocks. With SIGMA's context embedding (FourierEmbedding) the same:
+a stack of one is exact (its Linear layers run nn.Linear's gemm calls, backward included), three
+members with their own lo/hi: affine exact, rqs up to 1e-6 after 3 epochs; allowed 1e-5 as above.
 """
 
+import logging
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from hepad.errors import TrainingDiverged
-from hepad.flows import FlowConfig, build_flow, log_prob, nll_loss
+import hepad.stacking as stacking
+from hepad.errors import InputError, TrainingDiverged
+from hepad.flows import DensityModel, FlowConfig, log_prob, nll_loss
+from hepad.flows.embedding import FourierEmbedding
 from hepad.flows.maf import ConditionalFlow
 from hepad.flows.stacked import StackedFlow, fit_stack
 from hepad.training import TrainConfig, ensemble, fit, seed_everything
 
 SMALL = FlowConfig(num_blocks=3, hidden_features=16)
+EMB = dict(n_freq=4, hidden=16, out=4)  # a small FourierEmbedding
 TRAIN = TrainConfig(epochs=4, batch_size=128, lr=3e-3, weight_decay=1e-3, keep_best=2, lr_schedule="cosine",
                     device="cpu")
 
@@ -46,9 +52,22 @@ def _events(n, seed, shift=0.0):
     return [x + shift, m]
 
 
-def _single(cfg, tc, seed, train, val):
+def _sigma_events(n, seed, lo, hi, shift=0.0):
+    """_events with m in [lo, hi] (TeV-like, as SIGMA's raw m_jj context)."""
+    x, m = _events(n, seed, shift)
+    return [x, lo + (hi - lo) * m]
+
+
+def _built(cfg, embedding=None):
+    """The flow DensityModel builds (with a fresh, reset copy of the embedding template)."""
+    model = DensityModel(cfg, embedding=embedding)
+    model.features, model.context_features = 3, 1
+    return model._build()
+
+
+def _single(cfg, tc, seed, train, val, embedding=None):
     seed_everything(seed)
-    flow = build_flow(cfg, 3, 1)
+    flow = _built(cfg, embedding)
     return flow, fit(flow, nll_loss(flow), train, val, replace(tc, seed=seed))
 
 
@@ -70,13 +89,15 @@ def _assert_same_fit(single, res, events, tol=0.0):
     assert np.isfinite(lp).all()
 
 
+@pytest.mark.parametrize("embedding", [False, True])
 @pytest.mark.parametrize("kind, batch_norm, optimizer", [("affine", True, "adam"), ("rqs", False, "adamw")])
-def test_stack_of_one_is_training_fit(kind, batch_norm, optimizer):
+def test_stack_of_one_is_training_fit(kind, batch_norm, optimizer, embedding):
     cfg = replace(SMALL, kind=kind, batch_norm=batch_norm, tail_bound=5.0)
     tc = replace(TRAIN, epochs=3, optimizer=optimizer)
     train, val = _events(700, 0), _events(300, 1)  # 6 batches, the last one partial
-    single = _single(cfg, tc, 5, train, val)
-    stack = StackedFlow(cfg, 3, 1, 1).init_from_seeds([5])
+    emb = FourierEmbedding(0.0, 1.0, **EMB) if embedding else None
+    single = _single(cfg, tc, 5, train, val, emb)
+    stack = StackedFlow(cfg, 3, 1, 1, emb).init_from_seeds([5])
     (res,) = fit_stack(stack, [train], [val], tc, seeds=[5])
     assert res.history[-1]["train_loss"] < res.history[0]["train_loss"]  # it trained
     _assert_same_fit(single, res, _events(200, 9))
@@ -105,12 +126,30 @@ def test_four_members_with_own_data_seeds_and_early_stopping(kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["affine", "rqs"])
-def test_from_members_and_member_round_trip(kind):
+def test_members_with_embeddings_of_their_own_mass_range(kind):
+    """SIGMA: three members with their own m_jj range (their embeddings' lo, hi), event counts and seeds."""
+    cfg = replace(SMALL, kind=kind, tail_bound=5.0)
+    tc = replace(TRAIN, epochs=3)
+    ranges, sizes, seeds = [(2.5, 4.0), (3.0, 5.0), (2.0, 6.5)], [700, 450, 520], [0, 7, 3]
+    train = [_sigma_events(n, 10 + j, *r) for j, (n, r) in enumerate(zip(sizes, ranges))]
+    val = [_sigma_events(n // 3, 20 + j, *r) for j, (n, r) in enumerate(zip(sizes, ranges))]
+    embs = [FourierEmbedding(*r, **EMB) for r in ranges]
+    stack = StackedFlow(cfg, 3, 1, 3, embs).init_from_seeds(seeds)
+    results = fit_stack(stack, train, val, tc, seeds)
+    for j, r in enumerate(ranges):
+        assert (float(stack.member(j)._embedding_net.lo), float(stack.member(j)._embedding_net.hi)) == r
+        _assert_same_fit(_single(cfg, tc, seeds[j], train[j], val[j], embs[j]), results[j], _sigma_events(200, 9, *r),
+                         tol=1e-5)
+
+
+@pytest.mark.parametrize("embedding", [False, True])
+@pytest.mark.parametrize("kind", ["affine", "rqs"])
+def test_from_members_and_member_round_trip(kind, embedding):
     cfg = replace(SMALL, kind=kind)
     flows = []
     for s in range(3):
         torch.manual_seed(s)
-        f = ConditionalFlow(cfg, 3, 1)
+        f = ConditionalFlow(cfg, 3, 1, FourierEmbedding(-s, 1 + s, **EMB) if embedding else None)
         for b in f._transform._transforms:  # non-trivial batch-norm statistics
             b.running_mean.normal_()
             b.running_var.uniform_(0.5, 2.0)
@@ -126,15 +165,27 @@ def test_from_members_and_member_round_trip(kind):
         back = stack.member(j)
         assert type(back) is ConditionalFlow and back.state_dict().keys() == f.state_dict().keys()
         assert all(torch.equal(back.state_dict()[k], v) for k, v in f.state_dict().items())
+    assert ("_embedding_net.net.0.weight" in stack.member_state(0)) == embedding
     # subsets of members, as in the last steps of an epoch
     stack.eval()
     lp = stack.log_prob(x[[2, 0]], m[[2, 0]], members=torch.tensor([2, 0]))
     torch.testing.assert_close(lp[0], flows[2].eval().log_prob(x[2], m[2]), rtol=0, atol=1e-5)
-    # init_from_seeds: the weights a single flow gets under the same seed
+    with torch.no_grad():  # the inverse (sampling) embeds the context too
+        f = flows[1].eval()
+        torch.testing.assert_close(stack.inverse(x, m)[0][1], f._transform.inverse(x[1], f.embed(m[1]))[0], rtol=0,
+                                   atol=1e-5)
+    # init_from_seeds: the weights DensityModel._build gives after the same seed (embedding reset first)
     stack.init_from_seeds([4, 0, 8])
-    torch.manual_seed(8)
-    ref = ConditionalFlow(cfg, 3, 1).state_dict()
+    seed_everything(8)
+    ref = _built(cfg, flows[2]._embedding_net if embedding else None).state_dict()
     assert all(torch.equal(stack.member_state(2)[k], v) for k, v in ref.items())
+
+
+def test_other_embeddings_are_refused():
+    with pytest.raises(InputError, match="FourierEmbedding"):
+        StackedFlow(SMALL, 3, 1, 2, torch.nn.Linear(1, 4))
+    with pytest.raises(InputError, match="one architecture"):  # members with other Fourier frequencies
+        StackedFlow(SMALL, 3, 1, 2, [FourierEmbedding(0, 1, **EMB), FourierEmbedding(0, 1, **{**EMB, "n_freq": 5})])
 
 
 @pytest.mark.parametrize("kind", ["affine", "rqs"])
@@ -170,38 +221,70 @@ def test_nan_in_one_member_names_it():
     assert names[0] not in str(err.value) and names[2] not in str(err.value)
 
 
-def test_resume_after_kill_matches_uninterrupted_run(tmp_path, monkeypatch):
-    """Killed in the validation of epoch 2 (after the checkpoint of epoch 1), rerun: the same result.
-    Member 1 stops early (patience 1, shifted validation events) before the kill."""
-    import hepad.flows.stacked as stacked
+class Killed(Exception):
+    pass
 
-    tc = replace(TRAIN, epochs=4, patience=1)
-    seeds = [2, 3]
-    train = [_events(400, 30), _events(250, 31)]
-    val = [_events(150, 32), _events(100, 33, shift=3.0)]
-    full = fit_stack(StackedFlow(SMALL, 3, 1, 2).init_from_seeds(seeds), train, val, tc, seeds)
-    assert [len(r.history) for r in full] == [4, 2]
 
-    class Killed(Exception):
-        pass
+def _killed_in_validation(monkeypatch, n):
+    """fit_stack raises Killed in its n-th validation pass (so after the checkpoint of epoch n - 2);
+    returns the list of validation passes started."""
+    evaluate, calls = stacking._evaluate, []
 
-    evaluate, calls = stacked._evaluate, []
-
-    def dies_in_epoch_2(*args):
+    def dies(*args):
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == n:
             raise Killed
         return evaluate(*args)
 
-    ckpt = tmp_path / "stack.pt"
-    monkeypatch.setattr(stacked, "_evaluate", dies_in_epoch_2)
-    with pytest.raises(Killed):
-        fit_stack(StackedFlow(SMALL, 3, 1, 2).init_from_seeds(seeds), train, val, tc, seeds, checkpoint=ckpt)
-    resumed = fit_stack(StackedFlow(SMALL, 3, 1, 2).init_from_seeds(seeds), train, val, tc, seeds, checkpoint=ckpt)
-    assert len(calls) == 3 + 2  # the rerun trained epochs 2 and 3 only
-    for a, b in zip(resumed, full, strict=True):
+    monkeypatch.setattr(stacking, "_evaluate", dies)
+    return calls
+
+
+def _assert_same_results(results, ref):
+    for a, b in zip(results, ref, strict=True):
         assert [(h["epoch"], h["train_loss"], h["val_loss"]) for h in a.history] == \
             [(h["epoch"], h["train_loss"], h["val_loss"]) for h in b.history]
         assert a.best_losses == b.best_losses
         for s, t in zip(a.best_states, b.best_states, strict=True):
             assert all(torch.equal(s[k], t[k]) for k in s)
+
+
+@pytest.mark.parametrize("embedding", [False, True])
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path, monkeypatch, embedding):
+    """Killed in the validation of epoch 2 (after the checkpoint of epoch 1), rerun: the same result.
+    Member 1 stops early (patience 1, shifted validation events) before the kill."""
+    tc = replace(TRAIN, epochs=4, patience=1)
+    seeds = [2, 3]
+    train = [_events(400, 30), _events(250, 31)]
+    val = [_events(150, 32), _events(100, 33, shift=3.0)]
+    emb = FourierEmbedding(0.0, 1.0, **EMB) if embedding else None
+    full = fit_stack(StackedFlow(SMALL, 3, 1, 2, emb).init_from_seeds(seeds), train, val, tc, seeds)
+    assert [len(r.history) for r in full] == [4, 2]
+    ckpt = tmp_path / "stack.pt"
+    calls = _killed_in_validation(monkeypatch, 3)
+    with pytest.raises(Killed):
+        fit_stack(StackedFlow(SMALL, 3, 1, 2, emb).init_from_seeds(seeds), train, val, tc, seeds, checkpoint=ckpt)
+    resumed = fit_stack(StackedFlow(SMALL, 3, 1, 2, emb).init_from_seeds(seeds), train, val, tc, seeds,
+                        checkpoint=ckpt)
+    assert len(calls) == 3 + 2  # the rerun trained epochs 2 and 3 only
+    _assert_same_results(resumed, full)
+
+
+@pytest.mark.parametrize("change", ["options", "data"])
+def test_checkpoint_of_other_inputs_is_discarded(tmp_path, monkeypatch, caplog, change):
+    """Killed after the checkpoint of epoch 1, rerun with another learning rate or other events for one
+    member: the checkpoint is discarded, a log line names what differs, the result is a fresh run's."""
+    tc, seeds = replace(TRAIN, epochs=3), [2, 3]
+    train, val = [_events(400, 30), _events(250, 31)], [_events(150, 32), _events(100, 33)]
+    tc2, train2 = (replace(tc, lr=1e-3), train) if change == "options" else (tc, [train[0], _events(250, 34)])
+    fresh = fit_stack(StackedFlow(SMALL, 3, 1, 2).init_from_seeds(seeds), train2, val, tc2, seeds)
+    ckpt = tmp_path / "stack.pt"
+    calls = _killed_in_validation(monkeypatch, 3)
+    with pytest.raises(Killed):
+        fit_stack(StackedFlow(SMALL, 3, 1, 2).init_from_seeds(seeds), train, val, tc, seeds, checkpoint=ckpt)
+    with caplog.at_level(logging.INFO):
+        rerun = fit_stack(StackedFlow(SMALL, 3, 1, 2).init_from_seeds(seeds), train2, val, tc2, seeds,
+                          checkpoint=ckpt)
+    assert f"checkpoint {ckpt} was made from another {change}; discarded" in caplog.text
+    assert len(calls) == 3 + 3  # the rerun trained all 3 epochs
+    _assert_same_results(rerun, fresh)

@@ -51,6 +51,17 @@ def _context(m, n: int, what: str) -> torch.Tensor | None:
     return c
 
 
+def fresh_embedding(template: torch.nn.Module | None) -> torch.nn.Module | None:
+    """A copy of the embedding template, initialised from the current (seeded) global RNG."""
+    if template is None:
+        return None
+    emb = copy.deepcopy(template)
+    for mod in emb.modules():
+        if hasattr(mod, "reset_parameters"):
+            mod.reset_parameters()
+    return emb
+
+
 class DensityModel:
     def __init__(self, flow_cfg: FlowConfig | None = None, alpha: float = 1e-6, margin: float = 0.0,
                  embedding: torch.nn.Module | None = None, standardize_context: bool = False):
@@ -66,13 +77,7 @@ class DensityModel:
         self.device = torch.device("cpu")
 
     def _build(self) -> ConditionalFlow:
-        emb = None
-        if self.embedding is not None:  # a fresh copy, initialised from the current (seeded) RNG
-            emb = copy.deepcopy(self.embedding)
-            for mod in emb.modules():
-                if hasattr(mod, "reset_parameters"):
-                    mod.reset_parameters()
-        return build_flow(self.flow_cfg, self.features, self.context_features, emb)
+        return build_flow(self.flow_cfg, self.features, self.context_features, fresh_embedding(self.embedding))
 
     def _ctx(self, c: torch.Tensor | None) -> torch.Tensor | None:
         if c is None or self.ctx_shift is None:

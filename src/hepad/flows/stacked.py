@@ -1,7 +1,5 @@
-"""K conditional MAFs of one architecture as one module with batched weights, and their training loop.
-
-For the small flows of this field a training step costs per-operation overhead, not arithmetic:
-K members evaluated with batched matmuls (baddbmm) cost about the kernel launches of one.
+"""K conditional MAFs of one architecture as one module with batched weights (trained with
+hepad.stacking.fit_stack).
 
 - Member k is exactly ConditionalFlow(cfg, features, context_features): the same MADE masks, block
   orders, elementwise transforms and batch norm (running statistics per member). `from_members` and
@@ -10,18 +8,12 @@ K members evaluated with batched matmuls (baddbmm) cost about the kernel launche
   log_prob returns [K, B]. `members` (indices) evaluates a subset of the members instead.
 - All weights live in one parameter `theta` [K, blocks, weights per block] with one mask
   [blocks, weights per block], applied once per call.
-- Not supported (yet): a context embedding (SIGMA's) and dropout.
-
-fit_stack trains the members as K independent runs of hepad.training.fit, see there.
+- SIGMA's context embedding (FourierEmbedding) per member: StackedFourierEmbedding, its MLP a
+  StackedMLP, its lo/hi/freq buffers per member. Other embeddings and dropout are not supported.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import os
-import time
-from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -29,28 +21,75 @@ from nflows.transforms.base import InverseNotAvailable
 from nflows.transforms.splines import rational_quadratic as rq
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.rnn import pad_sequence
 
-from hepad.errors import InputError, TrainingDiverged
+from hepad.errors import InputError
+from hepad.flows.density import fresh_embedding
+from hepad.flows.embedding import FourierEmbedding
 from hepad.flows.maf import ConditionalFlow, FlowConfig, MAFBlock
-from hepad.io.atomic import atomic_path
-from hepad.training import (FitResult, TrainConfig, _patience_exhausted, _update_best, make_optimizer, resolve_device,
-                            write_history)
+from hepad.stacking import StackedMLP, fit_stack
 
-log = logging.getLogger(__name__)
+__all__ = ["StackedFlow", "StackedFourierEmbedding", "fit_stack"]
 
-__all__ = ["StackedFlow", "fit_stack"]
+class StackedFourierEmbedding(nn.Module):
+    """K FourierEmbeddings (hepad.flows.embedding) of one architecture: lo, hi [K], freq [K, n_freq]
+    per member, the MLP a StackedMLP."""
+
+    def __init__(self, embeddings: Sequence[FourierEmbedding]):
+        super().__init__()
+        if any(type(e) is not FourierEmbedding for e in embeddings):
+            raise InputError(f"StackedFlow: the context embedding must be a FourierEmbedding, got "
+                             f"{sorted({type(e).__name__ for e in embeddings})}")
+        widths = {(e.net[0].in_features, e.net[0].out_features, e.net[2].out_features) for e in embeddings}
+        if len(widths) > 1:
+            raise InputError(f"StackedFlow: the members' FourierEmbeddings need one architecture, got widths "
+                             f"{sorted(widths)}")
+        self.k = len(embeddings)
+        self.register_buffer("lo", torch.stack([e.lo for e in embeddings]))
+        self.register_buffer("hi", torch.stack([e.hi for e in embeddings]))
+        self.register_buffer("freq", torch.stack([e.freq for e in embeddings]))
+        self.net = StackedMLP(widths.pop(), self.k)
+        for j, e in enumerate(embeddings):
+            self.net.load_member(j, e.net.state_dict())
+
+    def forward(self, m, members: torch.Tensor | None = None):
+        """m [K', B, 1] -> [K', B, out], FourierEmbedding.forward per member."""
+        sel = slice(None) if members is None else members
+        lo, hi, freq = self.lo[sel, None, None], self.hi[sel, None, None], self.freq[sel, None]
+        u = 2 * (m - lo) / (hi - lo) - 1
+        return self.net(torch.cat([u, torch.sin(u * freq), torch.cos(u * freq)], dim=-1), members)
+
+    def member(self, j: int) -> FourierEmbedding:
+        """A FourierEmbedding with member j's architecture and buffers (weights drawn from the global RNG)."""
+        return FourierEmbedding(float(self.lo[j]), float(self.hi[j]), self.freq.shape[1], *self.net.widths[1:])
+
+    def member_state(self, j: int, prefix: str = "") -> dict:
+        """Member j's state_dict as FourierEmbedding's, CPU copies."""
+        state = {f"{prefix}{name}": getattr(self, name)[j].detach().to("cpu", copy=True)
+                 for name in ("lo", "hi", "freq")}
+        return state | self.net.member_state(j, f"{prefix}net.")
+
+    @torch.no_grad()
+    def load_member(self, j: int, state: dict, prefix: str = "") -> None:
+        for name in ("lo", "hi", "freq"):
+            getattr(self, name)[j].copy_(state[f"{prefix}{name}"])
+        self.net.load_member(j, state, f"{prefix}net.")
 
 
 class StackedFlow(nn.Module):
-    """K members with the architecture of ConditionalFlow(cfg, features, context_features), no embedding.
-    A new stack's members are initialised as K ConditionalFlows built one after another (global RNG)."""
+    """K members with the architecture of ConditionalFlow(cfg, features, context_features, embedding).
+    `embedding`: None, one FourierEmbedding template for all members or one per member (their lo/hi).
+    A new stack's members are initialised as K flows built one after another by DensityModel._build
+    (global RNG)."""
 
-    def __init__(self, cfg: FlowConfig, features: int, context_features: int, k: int):
+    def __init__(self, cfg: FlowConfig, features: int, context_features: int, k: int,
+                 embedding: FourierEmbedding | Sequence[FourierEmbedding] | None = None):
         if cfg.dropout or k < 1:
             raise InputError(f"StackedFlow: needs k >= 1 (got {k}) and dropout 0 (got {cfg.dropout})")
+        embeddings = [embedding] * k if embedding is None or isinstance(embedding, nn.Module) else list(embedding)
+        if len(embeddings) != k:
+            raise InputError(f"StackedFlow: {len(embeddings)} embeddings for {k} members")
         super().__init__()
-        flows = [ConditionalFlow(cfg, features, context_features) for _ in range(k)]
+        flows = [ConditionalFlow(cfg, features, context_features, fresh_embedding(e)) for e in embeddings]
         blocks = [(name, m) for name, m in flows[0].named_modules() if isinstance(m, MAFBlock)]
         self.cfg, self.features, self.context_features, self.k = cfg, features, context_features, k
         self._prefixes = [name for name, _ in blocks]  # state_dict keys of the blocks in ConditionalFlow
@@ -62,6 +101,7 @@ class StackedFlow(nn.Module):
         if cfg.batch_norm:
             self.register_buffer("running_mean", torch.zeros(k, len(blocks), features))
             self.register_buffer("running_var", torch.ones(k, len(blocks), features))
+        self.embedding = None if embedding is None else StackedFourierEmbedding([f._embedding_net for f in flows])
         for j, f in enumerate(flows):
             self._load_member(j, f.state_dict())
 
@@ -69,27 +109,32 @@ class StackedFlow(nn.Module):
 
     @classmethod
     def from_members(cls, flows: Sequence[ConditionalFlow]) -> StackedFlow:
-        """A stack whose member k carries the parameters and batch-norm buffers of flows[k]."""
+        """A stack whose member k carries the parameters and buffers of flows[k]."""
         f0 = flows[0]
-        for f in flows:
+        embeddings = [None if isinstance(f._embedding_net, nn.Identity) else f._embedding_net for f in flows]
+        for f, e in zip(flows, embeddings):
             if (f.cfg, f.features, f.context_features) != (f0.cfg, f0.features, f0.context_features) or \
-                    not isinstance(f._embedding_net, nn.Identity):
+                    (e is None) != (embeddings[0] is None):
                 raise InputError("StackedFlow.from_members: the flows need one config, features, context "
-                                 "features and no embedding")
+                                 "features and all or none an embedding")
         with torch.random.fork_rng(devices=[]):  # the throwaway initial weights leave the RNG alone
-            stack = cls(f0.cfg, f0.features, f0.context_features, len(flows)).to(next(f0.parameters()))
+            stack = cls(f0.cfg, f0.features, f0.context_features, len(flows),
+                        None if embeddings[0] is None else embeddings).to(next(f0.parameters()))
         for j, f in enumerate(flows):
             stack._load_member(j, f.state_dict())
         return stack
 
     def init_from_seeds(self, seeds: Sequence[int]) -> StackedFlow:
-        """Member k gets the initial weights of ConditionalFlow built after torch.manual_seed(seeds[k])."""
+        """Member k gets the initial weights (flow and embedding) of DensityModel._build after
+        torch.manual_seed(seeds[k]): the embedding is reset first, then the flow's blocks are drawn."""
         if len(seeds) != self.k:
             raise InputError(f"StackedFlow.init_from_seeds: {len(seeds)} seeds for {self.k} members")
         with torch.random.fork_rng(devices=[]):
             for j, s in enumerate(seeds):
+                template = None if self.embedding is None else self.embedding.member(j)
                 torch.manual_seed(s)
-                self._load_member(j, ConditionalFlow(self.cfg, self.features, self.context_features).state_dict())
+                self._load_member(j, ConditionalFlow(self.cfg, self.features, self.context_features,
+                                                     fresh_embedding(template)).state_dict())
         return self
 
     def _member_tensors(self, j: int) -> dict[str, torch.Tensor]:
@@ -105,18 +150,28 @@ class StackedFlow(nn.Module):
             if name != "mask":  # the masks follow from the config
                 for i, prefix in enumerate(self._prefixes):
                     t[i].copy_(state[f"{prefix}.{name}"])
+        if self.embedding is not None:
+            self.embedding.load_member(j, state, "_embedding_net.")
 
     def member_state(self, j: int) -> dict:
         """Member j's state_dict as ConditionalFlow's, CPU copies."""
-        return {f"{prefix}.{name}": t[i].detach().to("cpu", copy=True)
-                for name, t in self._member_tensors(j).items() for i, prefix in enumerate(self._prefixes)}
+        state = {f"{prefix}.{name}": t[i].detach().to("cpu", copy=True)
+                 for name, t in self._member_tensors(j).items() for i, prefix in enumerate(self._prefixes)}
+        return state if self.embedding is None else state | self.embedding.member_state(j, "_embedding_net.")
 
     def member(self, j: int) -> ConditionalFlow:
         """Member j as a plain ConditionalFlow (device and dtype of the stack, the stack's mode)."""
         with torch.random.fork_rng(devices=[]):
-            flow = ConditionalFlow(self.cfg, self.features, self.context_features).to(self.theta)
+            embedding = None if self.embedding is None else self.embedding.member(j)
+            flow = ConditionalFlow(self.cfg, self.features, self.context_features, embedding).to(self.theta)
         flow.load_state_dict(self.member_state(j))
         return flow.train(self.training)
+
+    def per_member(self, tensors: Sequence[torch.Tensor]) -> list[list[torch.Tensor]]:
+        """Per member, views of `tensors` (laid out as self.parameters()) as ConditionalFlow.parameters()."""
+        theta, *emb = tensors
+        rows = [list(t.unbind(0)) for t in theta.unbind(0)]
+        return [r + e for r, e in zip(rows, self.embedding.net.per_member(emb))] if emb else rows
 
     # ------------------------------------------------------------ flow maths (MAFBlock's, batched over members)
 
@@ -192,10 +247,14 @@ class StackedFlow(nn.Module):
         backward to one stack of the blocks' gradients."""
         return ((self.theta if members is None else self.theta[members]) * self.mask).unbind(1)
 
+    def _embed(self, context, members):
+        return context if self.embedding is None or context is None else self.embedding(context, members)
+
     def forward(self, x, context=None, members: torch.Tensor | None = None):
         """x [K', B, features] -> (noise z, log|det dz/dx| [K', B]); members: the K' member indices
         (default: all K). Training mode uses (and updates) the batch statistics of each member's batch."""
         self._check(x, context, members)
+        context = self._embed(context, members)
         sel = slice(None) if members is None else members
         logdets = []
         for i, w in enumerate(self._masked(members)):
@@ -208,6 +267,7 @@ class StackedFlow(nn.Module):
         if self.cfg.batch_norm and self.training:
             raise InverseNotAvailable("MAF with batch norm: the inverse needs eval mode")
         self._check(z, context, members)
+        context = self._embed(context, members)
         sel = slice(None) if members is None else members
         logdets = []
         for i, w in reversed(list(enumerate(self._masked(members)))):
@@ -219,6 +279,10 @@ class StackedFlow(nn.Module):
         """log p(x | context) [K', B] for inputs x [K', B, features] (see forward)."""
         z, logdet = self(x, context, members)
         return (-0.5 * (z**2).sum(-1) - self.log_z) + logdet  # nflows: base log_prob + log-determinant
+
+    def losses(self, batch: Sequence[torch.Tensor], members: torch.Tensor | None = None) -> torch.Tensor:
+        """Per member, the mean negative log-likelihood (maf.nll_loss) of its batch [x] or [x, context]."""
+        return -self.log_prob(*batch, members=members).mean(1)
 
     @torch.no_grad()
     def sample(self, context=None, num_samples: int | None = None, generator: torch.Generator | None = None):
@@ -232,162 +296,3 @@ class StackedFlow(nn.Module):
 
 
 # ---------------------------------------------------------------- training
-
-
-def _concat(data: Sequence[Sequence[torch.Tensor]], device):
-    """Members' [x] or [x, context] as one tensor each; per-member event offsets and counts."""
-    n = torch.tensor([len(d[0]) for d in data])
-    return [torch.cat([d[j] for d in data]).to(device) for j in range(len(data[0]))], n.cumsum(0) - n, n
-
-
-def _steps(index: torch.Tensor, n: torch.Tensor, members: torch.Tensor, k: int, batch_size: int):
-    """Per step, the groups of members with one batch size: [(member ids or None for all k, event
-    indices [K', b])]. index [A, L]: the A members' event indices (padded), n: their event counts.
-    Members out of events drop out of the later steps."""
-    for start in range(0, int(n.max()), batch_size):
-        size = (n - start).clamp(0, batch_size)
-        groups = []
-        for b in size[size > 0].unique().tolist():
-            rows = size == b
-            ids = members[rows]
-            idx = index[:, start:start + b] if rows.all() else index[rows.to(index.device), start:start + b]
-            groups.append((None if len(ids) == k else ids.to(index.device), idx))
-        yield groups
-
-
-def _padded(indices: list[torch.Tensor], device) -> torch.Tensor:
-    return pad_sequence(indices, batch_first=True).to(device)
-
-
-class _MemberAdam:
-    """torch Adam/AdamW (fused) over per-member, per-block views of the stacked weights, laid out as
-    the single flows' parameters: a member that takes no part in a step (out of batches, or stopped)
-    gets no gradient and is skipped like any parameter without one: no update, no change of its Adam
-    state or step count. Weight decay and the fused kernel are elementwise, so every member gets
-    exactly the update that training.fit gives its single flow."""
-
-    def __init__(self, theta: nn.Parameter, cfg: TrainConfig):
-        self.theta = theta
-        self.rows = [list(m.unbind(0)) for m in theta.detach().unbind(0)]  # share theta's storage
-        self.opt = make_optimizer([r for m in self.rows for r in m], cfg)
-
-    def step(self, stepping: list[bool]) -> None:
-        for on, rows, grads in zip(stepping, self.rows, self.theta.grad.unbind(0)):
-            for r, g in zip(rows, grads.unbind(0)):
-                r.grad = g if on else None
-        self.opt.step()
-
-
-def fit_stack(
-    stack: StackedFlow,
-    train: Sequence[Sequence[torch.Tensor]],
-    val: Sequence[Sequence[torch.Tensor]],
-    cfg: TrainConfig,
-    seeds: Sequence[int],
-    names: Sequence[str] | None = None,
-    checkpoint: str | os.PathLike | None = None,
-    loss_files: Sequence[str | os.PathLike] | None = None,
-) -> list[FitResult]:
-    """hepad.training.fit with the mean negative log-likelihood (maf.nll_loss) for the K members of
-    `stack` at once, each as if trained alone with `cfg` and seed seeds[k]: its own events train[k]
-    and val[k] ([x] or [x, context]; counts may differ), its own batch order (a torch.Generator seeded
-    with seeds[k]: its own permutation of its own events each epoch, in batches of cfg.batch_size),
-    its own Adam state, batch-norm statistics, best-epoch states and early stopping (a stopped member
-    is frozen). The loss is the sum of the members' mean batch losses: no gradient mixes members.
-
-    names[k] identifies member k in errors (TrainingDiverged). `checkpoint`: the whole stack after
-    every epoch; if it exists, training resumes from it and ends as an uninterrupted run.
-    Returns one FitResult per member; its best_states load into a plain ConditionalFlow.
-    The initial weights are the stack's (see StackedFlow.init_from_seeds); cfg.seed is not used and
-    this loop draws no global random numbers (no dropout).
-    """
-    k = stack.k
-    if not len(train) == len(val) == len(seeds) == k:
-        raise InputError(f"fit_stack: {len(train)} training sets, {len(val)} validation sets and {len(seeds)} "
-                         f"seeds for {k} members")
-    names = list(names) if names is not None else [f"member {j}" for j in range(k)]
-    device = resolve_device(cfg.device)
-    stack.to(device)
-    tr, tr_off, tr_n = _concat(train, device)
-    va, va_off, va_n = _concat(val, device)
-    if tr_n.min() < 1:
-        raise InputError(f"fit_stack: no training events for {names[int(tr_n.argmin())]}")
-    val_index = _padded([o + torch.arange(n) for o, n in zip(va_off, va_n)], device)
-    opt = _MemberAdam(stack.theta, cfg)
-    gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
-    results = [FitResult(best_states=[], best_losses=[]) for _ in range(k)]
-    stopped = [False] * k
-    start_epoch = 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)  # generator states: CPU only
-        stack.load_state_dict(state["stack"])
-        opt.opt.load_state_dict(state["optimizer"])
-        for g, s in zip(gens, state["generators"]):
-            g.set_state(s)
-        results, stopped, start_epoch = state["results"], state["stopped"], state["epoch"] + 1
-        log.info("stack of %d: resumed from %s after epoch %d", k, checkpoint, state["epoch"])
-
-    for epoch in range(start_epoch, cfg.epochs):
-        active = torch.tensor([j for j in range(k) if not stopped[j]])
-        if not len(active):
-            break
-        te = time.perf_counter()
-        if cfg.lr_schedule == "cosine":
-            for group in opt.opt.param_groups:
-                group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
-        stack.train()
-        perm = _padded([tr_off[j] + torch.randperm(int(tr_n[j]), generator=gens[j]) for j in active], device)
-        total = torch.zeros(k, device=device)
-        for groups in _steps(perm, tr_n[active], active, k, cfg.batch_size):
-            loss = 0.0
-            stepping = [False] * k
-            for ids, idx in groups:
-                losses = -stack.log_prob(*[t[idx] for t in tr], members=ids).mean(1)
-                sel = slice(None) if ids is None else ids
-                total[sel] += losses.detach() * idx.shape[1]
-                loss = loss + losses.sum()
-                for j in range(k) if ids is None else ids.tolist():
-                    stepping[j] = True
-            stack.theta.grad = None
-            loss.backward()
-            opt.step(stepping)
-        val_loss = _evaluate(stack, va, val_index, va_n, active, cfg.eval_batch_size)
-        train_loss = (total.cpu().double() / tr_n).tolist()
-        bad = [j for j in active.tolist() if not (math.isfinite(train_loss[j]) and math.isfinite(val_loss[j]))]
-        if bad:
-            raise TrainingDiverged("; ".join(f"{names[j]}: loss is not finite at epoch {epoch} (train "
-                                             f"{train_loss[j]}, val {val_loss[j]})" for j in bad)
-                                   + "; lower the learning rate or check the inputs")
-        seconds = time.perf_counter() - te
-        for j in active.tolist():
-            r = results[j]
-            _update_best(r, stack.member_state(j), val_loss[j], cfg.keep_best)
-            r.history.append(dict(epoch=epoch, train_loss=train_loss[j], val_loss=val_loss[j], seconds=seconds))
-            r.seconds += seconds
-            if _patience_exhausted(r.history, cfg.patience):
-                stopped[j] = True
-                log.info("%s: early stop after epoch %d", names[j], epoch + 1)
-        log.info("stack of %d: epoch %d/%d, %d members trained (%.1fs)", k, epoch + 1, cfg.epochs, len(active),
-                 seconds)
-        if checkpoint is not None:
-            with atomic_path(checkpoint) as tmp:
-                torch.save(dict(stack=stack.state_dict(), optimizer=opt.opt.state_dict(),
-                                generators=[g.get_state() for g in gens], results=results, stopped=stopped,
-                                epoch=epoch), tmp)
-    for path, r in zip(loss_files or [], results):
-        write_history(path, r.history)
-    return results
-
-
-@torch.no_grad()
-def _evaluate(stack: StackedFlow, data, index, n, active, batch_size: int) -> list[float]:
-    """Mean loss per member over its own events, summed as training.evaluate does (batch means
-    weighted by batch size); 0 for members not in `active`."""
-    stack.eval()
-    totals = [0.0] * stack.k
-    for groups in _steps(index[active.to(index.device)], n[active], active, stack.k, batch_size):
-        for ids, idx in groups:
-            losses = (-stack.log_prob(*[t[idx] for t in data], members=ids).mean(1)).tolist()
-            for j, loss in zip(range(stack.k) if ids is None else ids.tolist(), losses):
-                totals[j] += loss * idx.shape[1]
-    return [t / max(int(m), 1) for t, m in zip(totals, n)]

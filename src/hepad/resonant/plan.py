@@ -20,7 +20,6 @@ POOLS = ["background", "signal_inject", "signal_train", "signal_test", "extra_tr
 # config keys of the `resonant` section that methods share, by the Options field they fill
 SHARED_OPTIONS = {"classifier": "classifier", "val_fraction": "val_fraction", "sideband_width": "cwola_sideband_width",
                   "flow": "flow"}  # fmt: skip
-KEYS = ("window", "method", "nsig", "seed")
 
 
 def _methods():
@@ -196,9 +195,6 @@ class ResonantPlan:
     def score_inputs(self, wc) -> dict:
         """The shared models the method scores with (its `score_needs`)."""
         return {k: self.shared(k, wc) for k in sorted(_methods()[wc.method].score_needs)}
-
-    def scores(self, key: dict) -> str:
-        return "{results}/resonant/scores/w{window}/{method}/n{nsig}/s{seed}.npz".format(results=self.results, **key)
 
     def metrics(self, key: dict) -> str:
         return "{work}/resonant/metrics/w{window}/{method}/n{nsig}/s{seed}.json".format(work=self.work, **key)
