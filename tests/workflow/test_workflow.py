@@ -34,7 +34,7 @@ def assert_figure(png: Path, panels: int = 1) -> None:
 
     img = imread(png)
     height, width = img.shape[:2]
-    assert height > 250 and 350 * panels < width < 800 * panels + 200, (png, img.shape)
+    assert height > 250 and 300 * panels < width < 800 * panels + 200, (png, img.shape)
     ink = (img[..., :3] < 0.85).any(-1).mean()  # share of non-white pixels
     assert 0.01 < ink < 0.8, (png, ink)
     assert png.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
