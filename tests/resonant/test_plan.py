@@ -105,8 +105,9 @@ def test_stacked_shared_models_one_job_one_file_per_model():
     assert bench.count("benchmarks/ci/train_bkg_flow/wstack/n600/sstack.tsv") == 1
     assert not any("train_bkg_flow/w0" in b for b in bench)
     assert p.stack_values() == "window=0,1 seed=0,1"
-    # SIGMA's model has no stack trainer yet: one job per model whatever resonant.stack says
-    assert p.shared_job("sigma") == "n{nsig}/s{seed}" and p.shared_outputs("sigma", "pt") == [
-        "work/ci/resonant/sigma/n{nsig}/s{seed}.pt"]
+    # SIGMA's model has no window: stacked over the seeds only
+    assert p.shared_job("sigma") == "n{nsig}/sstack" and p.shared_outputs("sigma", "pt") == [
+        "work/ci/resonant/sigma/n{nsig}/s0.pt", "work/ci/resonant/sigma/n{nsig}/s1.pt"]
+    assert p.shared_job_args("sigma")[1](W(nsig=600)) == ""  # no --window
     unstacked = plan(stack=[])
     assert unstacked.shared_job("bkg_flow") == "w{window}/n{nsig}/s{seed}" and unstacked.stack_values() == ""

@@ -44,7 +44,7 @@ def test_paper_dry_run_lists_every_job(tmp_path):
     expected = {"download_dataset": n_files, "prepare_dijets": 2, "split_samples": 1, "inject_signal": n_nsig * n_seed,
                 "make_testset": sum(covered), "train": n_train, "train_kfold": n_kfold,
                 "score": n_keys - n_kfold, "metrics": n_keys,
-                "train_bkg_flow": n_win * n_nsig, "train_sigma": n_nsig * n_seed,  # bkg flows: stacked over seeds
+                "train_bkg_flow": n_win * n_nsig, "train_sigma": n_nsig,  # stacked over seeds (resonant.stack)
                 "validate_template": n_win * 2, "aggregate_resonant": 1, "compute_accounting": 1, "all": 1}  # fmt: skip
     counts = job_counts(proc.stdout)
     assert {k: counts.get(k) for k in expected} == expected

@@ -133,7 +133,7 @@ def test_ci_workflow_end_to_end_and_reproducible(tmp_path):
     assert (figs / "sic_w0.png").read_bytes() != (figs / "sic_w1.png").read_bytes()
     assert all(float(r["max_sic"]) > 1 for r in rows if r["method"] in ("iad", "cathode") and r["window"] == "1")
     for rule in ("toy_dijets", "aggregate_resonant", "train/w1/iad/n600/s0", "train_kfold/w0/cwola/n600/s0",
-                 "train_bkg_flow/w0/n600/sstack", "train_sigma/n600/s1"):  # resonant.stack: [seed] by default
+                 "train_bkg_flow/w0/n600/sstack", "train_sigma/n600/sstack"):  # resonant.stack: [seed] by default
         assert (a / "benchmarks" / "ci" / f"{rule}.tsv").exists()
     # density methods: one sideband flow per (window, n_sig, seed) shared by ANODE, CATHODE, R-ANODE;
     # one SIGMA model per (n_sig, seed); the compute table counts them

@@ -97,4 +97,4 @@ register(SharedModel(
 register(SharedModel(
     "sigma", ("nsig", "seed"), "hepad.resonant.background.sigma:train",
     lambda r: {**r["flow"], **r["sigma"].get("flow", {}), "embedding": r["sigma"].get("embedding", {})}, "SIGMA",
-    "SIGMA's model of all data, for every window"))
+    "SIGMA's model of all data, for every window", stack_trainer="hepad.resonant.background.sigma:train_stack"))

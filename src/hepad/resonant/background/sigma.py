@@ -15,20 +15,33 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from hepad.errors import InputError
-from hepad.resonant.background.density import fit_density
+from hepad.resonant.background.density import fit_density, fit_density_stack
 from hepad.resonant.formats.table import Dijets
+
+
+def _embedding(data: Dijets, opts: dict):
+    """(flow options, the m_jj embedding over the data's range)."""
+    from hepad.flows.embedding import FourierEmbedding
+
+    o = dict(opts)
+    emb = o.pop("embedding", {})
+    return o, FourierEmbedding(float(data.mjj.min()), float(data.mjj.max()), **emb)
 
 
 def train(data: Dijets, lo: None, hi: None, opts: dict, seed: int, device: str, name: str, checkpoint=None,
           loss_file=None):
     """The SIGMA model of all data: p(x | embedding(m_jj)). `opts`: flow options + `embedding`.
     (lo, hi are None: the model belongs to no window.)"""
-    from hepad.flows.embedding import FourierEmbedding
-
-    o = dict(opts)
-    emb = o.pop("embedding", {})
-    embedding = FourierEmbedding(float(data.mjj.min()), float(data.mjj.max()), **emb)
+    o, embedding = _embedding(data, opts)
     return fit_density(data.x, data.mjj, o, seed, device, name, checkpoint, loss_file, embedding=embedding)
+
+
+def train_stack(datas: list[Dijets], windows, opts: dict, seeds: list[int], device: str, names: list[str],
+                checkpoint=None, loss_files=None):
+    """SIGMA models of several (n_sig, seed) trained as one stack: [(DensityModel, FitResult)]."""
+    pairs = [_embedding(d, opts) for d in datas]
+    return fit_density_stack([d.x for d in datas], [d.mjj for d in datas], pairs[0][0], seeds, device, names,
+                             checkpoint, loss_files, embeddings=[e for _, e in pairs])
 
 
 def anchors(lo: float, hi: float, offset: float, per_window: dict) -> tuple[float, float]:
