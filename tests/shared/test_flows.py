@@ -14,14 +14,6 @@ SMALL = dict(num_blocks=3, hidden_features=32)
 TRAIN = TrainConfig(epochs=4, batch_size=256, lr=3e-3, keep_best=2, device="cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is as fast, and far faster when other jobs share the cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _bimodal(n, rng, d=1):
     """Context m ~ U(-1, 1); x | m: two Gaussians whose positions move with m (not a Gaussian)."""

@@ -34,14 +34,6 @@ TRAIN = TrainConfig(epochs=4, batch_size=128, lr=3e-3, weight_decay=1e-3, keep_b
                     device="cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is as fast, and far faster when other jobs share the cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _events(n, seed, shift=0.0):
     """[x (n, 3), m (n, 1)]: x depends on m and is not Gaussian."""

@@ -18,13 +18,6 @@ from hepad.errors import InputError, TrainingDiverged
 OPTS = dict(epochs=4, batch_size=128, lr=3e-3, keep_best=2, device="cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _data(n, seed, shift=0.0):
     """x (n, 4) with class 1 (30%) shifted, per-event weights."""
