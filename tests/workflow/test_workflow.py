@@ -69,6 +69,7 @@ def check_edits_rerun_exactly_the_importers(run: Path, repo: Path) -> None:
 
     from hepad.provenance import closure
 
+    repo.mkdir()
     for part in ("Snakefile", "workflow", "config", "resources", "src"):
         (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, repo / part)
     cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(repo / "Snakefile"), "--configfile",
