@@ -48,7 +48,7 @@ def rule_steps() -> dict[str, list[str]]:
 
     out = {}
     for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
-        for block in re.split(r"\n\s*rule ", smk.read_text())[1:]:
+        for block in re.split(r"\n\s*rule\b *", smk.read_text())[1:]:
             name = block.split(":", 1)[0].strip()
             code = re.search(r"code_version\(([^)]*)\)", block)
             if code is None:
@@ -56,7 +56,7 @@ def rule_steps() -> dict[str, list[str]]:
             steps = re.findall(r'"([^"]+)"', code.group(1))
             if name == "":  # the loop over the registry's shared models
                 for sm in SHARED_MODELS.values():
-                    out[sm.rule] = steps + [sm.trainer]
+                    out[sm.rule] = steps + [sm.trainer] + [sm.stack_trainer] * bool(sm.stack_trainer)
             else:
                 out[name] = steps
     return out
@@ -65,21 +65,20 @@ def rule_steps() -> dict[str, list[str]]:
 def check_edits_rerun_exactly_the_importers(run: Path, repo: Path) -> None:
     """On a finished run: editing a module changes the code version (params) of exactly the rules
     whose step imports it, directly or not (hepad.provenance), and of no other rule."""
-    import re
-
     from hepad.provenance import closure
 
     repo.mkdir()
     for part in ("Snakefile", "workflow", "config", "resources", "src"):
         (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, repo / part)
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(repo / "Snakefile"), "--configfile",
+    cmd = [sys.executable, "-m", "snakemake", "--summary", "-s", str(repo / "Snakefile"), "--configfile",
            str(repo / "config" / "ci.yaml"), "-d", str(run)]
 
     def params_changed() -> set[str]:
+        """Rules with an output whose params (the code version among them) changed (snakemake --summary)."""
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, p.stderr[-3000:]
-        blocks = re.split(r"^(?:local)?rule (\w+):$", p.stdout, flags=re.M)
-        return {name for name, body in zip(blocks[1::2], blocks[2::2]) if "Params have changed" in body}
+        rows = [line.split("\t") for line in p.stdout.splitlines()[1:] if line.count("\t") >= 4]
+        return {r[2] for r in rows if "params changed" in r[4]}
 
     assert params_changed() == set()
     steps = rule_steps()
