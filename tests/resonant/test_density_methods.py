@@ -201,10 +201,12 @@ def test_kfold_scores_every_sr_event_out_of_fold():
     data = toy_data(5_000)
     data.label[::50] = 1
     win = WindowInputs(3.3, 3.7, data)
-    scores, events, info = train_kfold(lambda fold: Memorizer({}, seed=0), win, 5, seed=1)
-    sr = data.in_range(3.3, 3.7)
-    assert len(scores) == sr.sum() and np.all(scores == 0)
-    np.testing.assert_array_equal(np.sort(events.mjj), np.sort(data.mjj[sr]))
-    assert events.label.sum() == data.label[sr].sum() and info["evaluation"] == "kfold5"
+    narrow = WindowInputs(3.4, 3.6, data)  # two members in one job: each scored by its own folds
+    out = train_kfold(Memorizer, {}, "cpu", [win, narrow], [1, 2], 5, "unused.ckpt")
+    for (scores, events, info), w in zip(out, (win, narrow)):
+        sr = data.in_range(w.lo, w.hi)
+        assert len(scores) == sr.sum() and np.all(scores == 0)
+        np.testing.assert_array_equal(np.sort(events.mjj), np.sort(data.mjj[sr]))
+        assert events.label.sum() == data.label[sr].sum() and info["evaluation"] == "kfold5"
     with pytest.raises(InputError, match="iad: needs extra simulated samples"):
-        train_kfold(lambda fold: METHODS["iad"]({}, seed=0), win, 5, seed=1)
+        train_kfold(METHODS["iad"], {}, "cpu", [win], [1], 5, "unused.ckpt")

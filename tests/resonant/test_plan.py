@@ -111,3 +111,32 @@ def test_stacked_shared_models_one_job_one_file_per_model():
     assert p.shared_job_args("sigma")[1](W(nsig=600)) == ""  # no --window
     unstacked = plan(stack=[])
     assert unstacked.shared_job("bkg_flow") == "w{window}/n{nsig}/s{seed}" and unstacked.stack_values() == ""
+
+
+def test_method_jobs_group_the_stacked_windows_and_seeds():
+    """resonant.stack [window, seed]: one training job per (method, n_sig) for methods with torch
+    models, per evaluation (test-set windows, k-fold windows); one scoring job per (method, n_sig)."""
+    mlp = {"kind": "mlp", "hidden": [8], "epochs": 2}
+    p = plan(stack=["window", "seed"], windows=[[3.1, 3.5], [3.3, 3.7], [3.35, 3.65]], classifier=mlp)
+    assert p.evaluation == ["kfold", "test", "test"]
+    assert p.stacked("anode") and p.stacked("iad")  # an MLP classifier stacks; HGB does not
+    assert not plan(stack=["window", "seed"]).stacked("iad") and not plan(stack=[]).stacked("anode")
+    assert p.method_job() == "wstack/{method}/n{nsig}/sstack"
+    job = W(method="ranode", nsig=600)
+    assert [(m.window, m.seed) for m in p.method_members(job)] == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    assert [(m.window, m.seed) for m in p.method_members(job, "kfold")] == [(0, 0), (0, 1)]
+    assert p.method_outputs("m/w{window}/{method}/n{nsig}/s{seed}.pkl", "kfold") == [
+        "m/w0/{method}/n{nsig}/s0.pkl", "m/w0/{method}/n{nsig}/s1.pkl"]
+    inputs, window, seeds = p.stack_job_args("test")
+    assert inputs(job)["bkg_flow"] == [f"work/ci/resonant/bkg_flow/w{w}/n600/s{s}.pt" for w in (1, 2) for s in (0, 1)]
+    assert window(job) == "3.3 3.7 3.3 3.7 3.35 3.65 3.35 3.65" and seeds(job) == "0 1 0 1"
+    score = p.stack_score_inputs(W(method="supervised", nsig=600))
+    assert score["model"][0] == "work/ci/resonant/models/w1/supervised/nall/s0.pkl" and len(score["test"]) == 4
+    bench = p.train_benchmarks()
+    assert "benchmarks/ci/train/wstack/anode/n600/sstack.tsv" in bench
+    assert "benchmarks/ci/train_kfold/wstack/cwola/n600/sstack.tsv" in bench
+    assert len([b for b in bench if "/anode/" in b]) == 2  # test-set windows and k-fold windows
+    only_seed = plan(stack=["seed"])
+    assert only_seed.method_job() == "w{window}/{method}/n{nsig}/sstack"
+    assert [(m.window, m.seed) for m in only_seed.method_members(W(window=1, method="anode", nsig=600))] == [
+        (1, 0), (1, 1)]

@@ -1,5 +1,7 @@
 # The bump hunt: per window x method x n_sig x seed. Where window w, method m, n_sig n, seed s is
-# trained: `rule train` (`train_kfold` in windows without extra background); scored: `rule score`.
+# trained: `rule train`, or `rule train_stack` with the other windows and seeds of resonant.stack
+# when the method trains torch models (`train_kfold` in windows without extra background); scored:
+# `rule score` (one job for the models of one training stack).
 # Paths and target lists come from hepad.resonant.plan (P), the shared models from its registry.
 from hepad.resonant.registry import SHARED_MODELS
 
@@ -94,6 +96,7 @@ rule train:
         info=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
     wildcard_constraints:
         window=P.window_pattern("test"),
+        method=P.stacked_methods(False),
         nsig=r"\d+|all",
     params:
         window=P.window_bounds,
@@ -126,6 +129,7 @@ rule train_kfold:
         info=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
     wildcard_constraints:
         window=P.window_pattern("kfold"),
+        method=P.stacked_methods(False),
     params:
         window=P.window_bounds,
         inputs=lambda wc, input: flags(dict(input.items())),
@@ -148,29 +152,108 @@ rule train_kfold:
         " --kfold {params.k} --scores {output.scores} --info {output.info} > {log} 2>&1"
 
 
+# Stacked training jobs (resonant.stack, methods with torch models): `train_stack` trains the models
+# of method {method} at n_sig {nsig} in every test-set window and seed of the stack as one stack
+# (hepad.stacking); `train_kfold_stack` the same in the k-fold windows, k folds per model. One
+# output file per model, as `train` / `train_kfold` write them; each as if trained alone, up to
+# float rounding. (Rules exist only where they have models to train.)
+STACKED = bool(P.method_dims()) and P.stacked_methods(True) != "(?!)"
+_stack_inputs, _stack_window, _stack_seeds = P.stack_job_args("test")
+_kstack_inputs, _kstack_window, _kstack_seeds = P.stack_job_args("kfold")
+
+if STACKED and P.window_pattern("test") != "(?!)":
+
+    rule train_stack:
+        input:
+            unpack(_stack_inputs),
+        output:
+            model=P.method_outputs(f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.pkl"),
+            info=P.method_outputs(f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json"),
+        wildcard_constraints:
+            window=P.window_pattern("test"),
+            method=P.stacked_methods(True),
+            nsig=r"\d+|all",
+        params:
+            window=_stack_window,
+            seeds=_stack_seeds,
+            inputs=lambda wc, input: flags(dict(input.items())),
+            options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
+            checkpoint=f"{WORK}/resonant/models/train/{P.method_job()}.ckpt",
+            device=config["device"],
+            code=code_version("hepad.resonant.steps:train_stack"),
+        threads: config["threads"]["train"]
+        resources:
+            gpu=1,
+        conda:
+            ENV
+        log:
+            f"{LOGS}/train/{P.method_job()}.log",
+        benchmark:
+            f"{BENCH}/train/{P.method_job()}.tsv"
+        shell:
+            "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
+            " --seed {params.seeds} {params.inputs} --options '{params.options}' --device {params.device}"
+            " --model {output.model} --info {output.info} --checkpoint {params.checkpoint} > {log} 2>&1"
+
+
+if STACKED and P.window_pattern("kfold") != "(?!)":
+
+    rule train_kfold_stack:
+        input:
+            unpack(_kstack_inputs),
+        output:
+            scores=P.method_outputs(f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
+                                    "kfold"),
+            info=P.method_outputs(f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json", "kfold"),
+        wildcard_constraints:
+            window=P.window_pattern("kfold"),
+            method=P.stacked_methods(True),
+        params:
+            window=_kstack_window,
+            seeds=_kstack_seeds,
+            inputs=lambda wc, input: flags(dict(input.items())),
+            options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
+            k=P.kfold,
+            checkpoint=f"{WORK}/resonant/models/train_kfold/{P.method_job()}.ckpt",
+            device=config["device"],
+            code=code_version("hepad.resonant.steps:train_kfold"),
+        threads: config["threads"]["train"]
+        resources:
+            gpu=1,
+        conda:
+            ENV
+        log:
+            f"{LOGS}/train_kfold/{P.method_job()}.log",
+        benchmark:
+            f"{BENCH}/train_kfold/{P.method_job()}.tsv"
+        shell:
+            "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
+            " --seed {params.seeds} {params.inputs} --options '{params.options}' --device {params.device}"
+            " --kfold {params.k} --scores {output.scores} --info {output.info} --checkpoint {params.checkpoint}"
+            " > {log} 2>&1"
+
+
 rule score:
-    """Score window {window}'s test set with the trained model (CPU)."""
+    """Score the test sets with the trained models of one training job (a stack: all its members),
+    on the CPU, in one process."""
     input:
-        unpack(P.score_inputs),
-        model=lambda wc: P.model(wc, "pkl"),
-        test=P.test_set,
+        unpack(P.stack_score_inputs),
     output:
-        f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
+        P.method_outputs(f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz"),
     wildcard_constraints:
         window=P.window_pattern("test"),
     params:
-        shared=lambda wc, input: flags({k: v for k, v in input.items() if k not in ("model", "test")}),
+        inputs=lambda wc, input: flags(dict(input.items())),
         code=code_version("hepad.resonant.steps:score"),
     threads: config["threads"]["score"]
     conda:
         ENV
     log:
-        f"{LOGS}/score/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.log",
+        f"{LOGS}/score/{P.method_job()}.log",
     benchmark:
-        f"{BENCH}/score/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
+        f"{BENCH}/score/{P.method_job()}.tsv"
     shell:
-        "hepad --threads {threads} score --model {input.model} --test {input.test} {params.shared}"
-        " --out {output} > {log} 2>&1"
+        "hepad --threads {threads} score {params.inputs} --out {output} > {log} 2>&1"
 
 
 rule metrics:

@@ -81,32 +81,68 @@ def _train_shared(a):
 
     k = len(a.model)  # one model, or a stack of k (resonant.stack): per-model lists, or one value for all
     w = getattr(a, "window", None)
-    windows = None if w is None else list(zip(w[::2], w[1::2]))
-    lists = {"--data": a.data, "--seed": a.seed, "--losses": a.losses, **({"--window": windows} if w else {})}
-    for flag, values in lists.items():
-        if len(values) not in (1, k) or (flag == "--window" and len(w) % 2):
+    if w is not None and len(w) % 2:
+        raise InputError(f"--window: {len(w)} numbers; expected pairs LO HI")
+    lists = _lists(k, {"--data": a.data, "--seed": a.seed, "--losses": a.losses,
+                          "--window": None if w is None else list(zip(w[::2], w[1::2]))})
+    train_shared(a.shared_model, lists["--data"], lists.get("--window"), _options(a.options), lists["--seed"],
+                 a.device, a.model, lists["--losses"], a.checkpoint)
+
+
+def _lists(k: int, flags: dict) -> dict:
+    """Per-model lists of a stacked job's flags: each flag gives one value, or one per model."""
+    from hepad.errors import InputError
+
+    out = {}
+    for flag, values in flags.items():
+        if values is None:
+            continue
+        if len(values) not in (1, k):
             raise InputError(f"{flag}: {len(values)} values for {k} models; expected one, or one per --model")
-    one = lambda v: v * k if len(v) == 1 else v  # noqa: E731
-    train_shared(a.shared_model, one(a.data), one(windows) if windows else None, _options(a.options), one(a.seed),
-                 a.device, a.model, one(a.losses), a.checkpoint)
+        out[flag] = values * k if len(values) == 1 else values
+    return out
 
 
 def _train(a):
-    from hepad.resonant.steps import train, train_kfold
+    from hepad.errors import InputError
+    from hepad.resonant.steps import train, train_kfold, train_stack
 
-    paths = _paths(a, _input_keys())
+    k = len(a.model or a.scores or [None])  # one model, or a stack of k (resonant.stack): per-model lists
+    if len(a.window) % 2:
+        raise InputError(f"--window: {len(a.window)} numbers; expected pairs LO HI")
+    keys = _input_keys()
+    lists = _lists(k, {"--window": list(zip(a.window[::2], a.window[1::2])), "--seed": a.seed, "--info": a.info,
+                          **{_flag(key): getattr(a, key) for key in keys}})
+    paths = [{key: lists[_flag(key)][j] for key in keys if _flag(key) in lists} for j in range(k)]
+    options = _options(a.options)
     if a.kfold:
-        train_kfold(a.method, a.window[0], a.window[1], paths, _options(a.options), a.seed, a.device, a.kfold,
-                    a.scores, a.info)
+        if len(a.scores or []) != k or a.model:
+            raise InputError("train --kfold: one --scores file per model, no --model")
+        train_kfold(a.method, lists["--window"], paths, options, lists["--seed"], a.device, a.kfold, a.scores,
+                    lists["--info"], a.checkpoint or f"{lists['--info'][0]}.ckpt")
+    elif not a.model:
+        raise InputError("train: --model is required (or --kfold K with --scores)")
+    elif k > 1:
+        if not a.checkpoint:
+            raise InputError("train: several --model (a stack) need --checkpoint")
+        train_stack(a.method, lists["--window"], paths, options, lists["--seed"], a.device, a.model, lists["--info"],
+                    a.checkpoint)
     else:
-        train(a.method, a.window[0], a.window[1], paths, _options(a.options), a.seed, a.device, a.model, a.info)
+        (lo, hi), seed, info = lists["--window"][0], lists["--seed"][0], lists["--info"][0]
+        train(a.method, lo, hi, paths[0], options, seed, a.device, a.model[0], info)
 
 
 def _score(a):
+    from hepad.errors import InputError
     from hepad.resonant.registry import SHARED_MODELS
     from hepad.resonant.steps import score
 
-    score(a.model, a.test, a.out, _paths(a, SHARED_MODELS))
+    k = len(a.model)
+    lists = _lists(k, {"--test": a.test, "--out": a.out, **{_flag(key): getattr(a, key) for key in SHARED_MODELS}})
+    if len(a.out) != k:
+        raise InputError(f"--out: {len(a.out)} files for {k} models; expected one per --model")
+    score(a.model, lists["--test"], a.out,
+          [{key: lists[_flag(key)][j] for key in SHARED_MODELS if _flag(key) in lists} for j in range(k)])
 
 
 def _validate_template(a):
@@ -153,10 +189,12 @@ def add_commands(sub) -> None:
 
     window = dict(type=float, nargs=2, required=True, metavar=("LO", "HI"), help="signal region [lo, hi) in TeV")
 
-    def inputs(s, keys) -> None:
+    def inputs(s, keys, many: bool = False) -> None:
+        """One flag per input kind; `many`: one value, or one per model of a stack."""
         for key in keys:
             what = SHARED_MODELS[key].help if key in SHARED_MODELS else SAMPLES[key]
-            s.add_argument(_flag(key), dest=key, help=f"{what} (for methods that need it)")
+            s.add_argument(_flag(key), dest=key, nargs="+" if many else None,
+                           help=f"{what} (for methods that need it{'; one, or one per model' if many else ''})")
 
     s = sub.add_parser("toy-dijets", help="generate toy events in the LHCO R&D features layout")
     s.add_argument("--events-out", required=True)
@@ -220,25 +258,27 @@ def add_commands(sub) -> None:
         s.add_argument("--checkpoint", required=True, help="written each epoch; resumed from if present")
         s.set_defaults(func=_train_shared, shared_model=shared.name)
 
-    s = sub.add_parser("train", help="fit one method in one window")
+    s = sub.add_parser("train", help="fit one method in one window; several models (a stack) with lists")
     s.add_argument("--method", required=True)
-    s.add_argument("--window", **window)
-    inputs(s, _input_keys())
+    s.add_argument("--window", type=float, nargs="+", required=True, metavar="LO HI",
+                   help="signal region(s) [lo, hi) in TeV (one, or one per model)")
+    inputs(s, _input_keys(), many=True)
     s.add_argument("--options", default="{}", help="method options as JSON")
-    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--seed", type=int, nargs="+", required=True)
     s.add_argument("--device", default="auto")
     s.add_argument("--kfold", type=int, default=0,
                    help="k > 0: no test set in this window; train k times and write the out-of-fold scores (--scores)")
-    s.add_argument("--model", help="the trained method (without --kfold)")
-    s.add_argument("--scores", help="out-of-fold scores of the SR data (with --kfold)")
-    s.add_argument("--info", required=True)
+    s.add_argument("--model", nargs="+", help="the trained method(s) (without --kfold): one file per model")
+    s.add_argument("--scores", nargs="+", help="out-of-fold scores of the SR data (with --kfold; one per model)")
+    s.add_argument("--info", nargs="+", required=True, help="bookkeeping JSON (one per model)")
+    s.add_argument("--checkpoint", help="a stack's checkpoint: written each epoch, resumed from if present")
     s.set_defaults(func=_train)
 
-    s = sub.add_parser("score", help="score a window's test set with a trained method")
-    s.add_argument("--model", required=True)
-    s.add_argument("--test", required=True, help="the window's test set")
-    inputs(s, SHARED_MODELS)
-    s.add_argument("--out", required=True)
+    s = sub.add_parser("score", help="score a window's test set with a trained method (several: lists)")
+    s.add_argument("--model", nargs="+", required=True)
+    s.add_argument("--test", nargs="+", required=True, help="the window's test set (one, or one per model)")
+    inputs(s, SHARED_MODELS, many=True)
+    s.add_argument("--out", nargs="+", required=True, help="one score file per model")
     s.set_defaults(func=_score)
 
     s = sub.add_parser("validate-template", help="a template method's template vs the true SR background")

@@ -27,27 +27,42 @@ def folds(n: int, k: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, 11]).permutation(n) % k
 
 
-def train_kfold(make_method, win: WindowInputs, k: int, seed: int) -> tuple[np.ndarray, Dijets, dict]:
-    """`make_method(fold)` -> a fresh Method for fold 0..k-1 (None: a probe that is not trained).
-    Returns (out-of-fold scores, the SR data events they belong to, the training info)."""
-    probe: Method = make_method(None)
-    if probe.needs & {"extra_bkg", "signal"}:
-        raise InputError(f"{probe.name}: needs extra simulated samples in the window; it cannot be evaluated "
+def train_kfold(cls: type[Method], options: dict, device: str, wins: list[WindowInputs], seeds: list[int], k: int,
+                checkpoint: str) -> list[tuple[np.ndarray, Dijets, dict]]:
+    """Method `cls` trained on k folds of each member's window (wins[j], seeds[j]); the k x members
+    models are one stack when the method has torch models (Method.stackable), else trained one by
+    one (checkpoints `{checkpoint}.{j}.fold{i}`). Per member: (out-of-fold scores, the SR data events
+    they belong to, the training info)."""
+    if cls.needs & {"extra_bkg", "signal"}:
+        raise InputError(f"{cls.name}: needs extra simulated samples in the window; it cannot be evaluated "
                          "by k-fold on the window's own events")
     if k < 2:
         raise InputError(f"kfold = {k}; expected at least 2 folds")
     t0 = time.perf_counter()
-    sr = np.flatnonzero(win.data.in_range(win.lo, win.hi))
-    fold = folds(len(sr), k, seed)
-    score = np.empty(len(sr))
-    for i in range(k):
-        held = sr[fold == i]
-        keep = np.ones(len(win.data), dtype=bool)
-        keep[held] = False
-        m = make_method(i)
-        m.train(replace(win, data=win.data[keep]))
-        score[fold == i] = m.score(win.data[held])
-        log.info("%s: fold %d/%d scored (%d events)", m.tag(win), i + 1, k, len(held))
-    info = {"method": probe.name, "seed": seed, "sr_lo": win.lo, "sr_hi": win.hi, "evaluation": f"kfold{k}",
-            "train_seconds": time.perf_counter() - t0}
-    return score, win.data[sr], info
+    methods, fold_wins, plans = [], [], []
+    for j, (win, seed) in enumerate(zip(wins, seeds)):
+        sr = np.flatnonzero(win.data.in_range(win.lo, win.hi))
+        fold = folds(len(sr), k, seed)
+        plans.append((sr, fold))
+        for i in range(k):
+            keep = np.ones(len(win.data), dtype=bool)
+            keep[sr[fold == i]] = False
+            methods.append(cls(options, seed, device, checkpoint=f"{checkpoint}.{j}.fold{i}"))
+            fold_wins.append(replace(win, data=win.data[keep]))
+    if cls.stackable(options):
+        cls.train_stack(methods, fold_wins, checkpoint)
+    else:
+        for m, fw in zip(methods, fold_wins):
+            m.train(fw)
+    seconds = (time.perf_counter() - t0) / len(wins)
+    out = []
+    for j, (win, seed, (sr, fold)) in enumerate(zip(wins, seeds, plans)):
+        score = np.empty(len(sr))
+        for i in range(k):
+            m = methods[j * k + i]
+            score[fold == i] = m.score(win.data[sr[fold == i]])
+        log.info("%s: %d folds scored (%d SR events)", methods[j * k].tag(win), k, len(sr))
+        info = {"method": cls.name, "seed": seed, "sr_lo": win.lo, "sr_hi": win.hi, "evaluation": f"kfold{k}",
+                "train_seconds": seconds, "stack_size": len(wins) * (k if cls.stackable(options) else 1)}
+        out.append((score, win.data[sr], info))
+    return out

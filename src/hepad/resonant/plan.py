@@ -196,13 +196,72 @@ class ResonantPlan:
         """The shared models the method scores with (its `score_needs`)."""
         return {k: self.shared(k, wc) for k in sorted(_methods()[wc.method].score_needs)}
 
+    # ---- a method's jobs in test-set windows: one model each, or a stack (resonant.stack) ----
+    # With resonant.stack [window, seed], one job per (method, n_sig) trains the models of every
+    # test-set window and seed as one stack (methods with torch models: Method.stackable), and one
+    # job per (method, n_sig) scores them all (every method). k-fold windows: one job per model.
+    def method_dims(self) -> list[str]:
+        """The wildcards of a method's models that share one training (and scoring) job."""
+        return [d for d in ("window", "seed") if d in self.stack]
+
+    def stacked(self, method: str) -> bool:
+        return bool(self.method_dims()) and _methods()[method].stackable(self.options[method])
+
+    def stacked_methods(self, stacked: bool) -> str:
+        """Regex of the methods whose models are (not) trained as stacks."""
+        return "|".join(m for m in self.r["methods"] if self.stacked(m) == stacked) or "(?!)"
+
+    def method_job(self) -> str:
+        """Path tail of a method's job: w{window}/{method}/n{nsig}/s{seed}, stacked wildcards as 'stack'."""
+        dims = self.method_dims()
+        return "w{window}/{method}/n{nsig}/s{seed}".format(
+            method="{method}", nsig="{nsig}", **{d: "stack" if d in dims else f"{{{d}}}" for d in ("window", "seed")})
+
+    def method_members(self, wc, evaluation: str = "test") -> list[SimpleNamespace]:
+        """The models of one job: every window (of this `evaluation`: test or kfold) and seed of its
+        stacked wildcards, the job's own method, n_sig and other wildcards."""
+        dims = self.method_dims()
+        values = {"window": [w for w in self.window_ids if self.evaluation[w] == evaluation], "seed": self.r["seeds"]}
+        own = {k: getattr(wc, k) for k in ("window", "method", "nsig", "seed") if k not in dims}
+        return [SimpleNamespace(**own, **dict(zip(dims, c))) for c in itertools.product(*(values[d] for d in dims))]
+
+    def method_outputs(self, template: str, evaluation: str = "test") -> list[str]:
+        """Output templates of one job (free wildcards in braces) from a per-model `template`."""
+        keep = SimpleNamespace(**{k: f"{{{k}}}" for k in ("window", "method", "nsig", "seed")})
+        return [template.format(**vars(m)) for m in self.method_members(keep, evaluation)]
+
+    def stack_job_args(self, evaluation: str):
+        """Input and params functions of a stacked training job: (inputs per `needs` key, one path
+        per member; '--window lo hi ...'; '--seed s ...')."""
+        members = lambda wc: self.method_members(wc, evaluation)  # noqa: E731
+
+        def inputs(wc) -> dict:
+            per = [self.train_inputs(m) for m in members(wc)]
+            return {k: [m[k] for m in per] for k in per[0]}
+
+        window = lambda wc: " ".join(self.window_bounds(m) for m in members(wc))  # noqa: E731
+        seeds = lambda wc: " ".join(str(m.seed) for m in members(wc))  # noqa: E731
+        return inputs, window, seeds
+
+    def stack_score_inputs(self, wc) -> dict:
+        """Inputs of a scoring job: per member its model and test set, and its shared models."""
+        members = self.method_members(wc)
+        out = {"model": [self.model(m, "pkl") for m in members], "test": [self.test_set(m) for m in members]}
+        for k in sorted(_methods()[wc.method].score_needs):
+            out[k] = [self.shared(k, m) for m in members]
+        return out
+
     def metrics(self, key: dict) -> str:
         return "{work}/resonant/metrics/w{window}/{method}/n{nsig}/s{seed}.json".format(work=self.work, **key)
 
     def train_benchmarks(self) -> list[str]:
         """Benchmark files of every training job: methods (test-set or k-fold windows) and shared models."""
-        rule = lambda w: "train" if self.evaluation[int(w)] == "test" else "train_kfold"  # noqa: E731
-        out = [f"{self.bench}/{rule(w)}/w{w}/{m}/n{n}/s{s}.tsv" for w, m, n, s in self.train_keys]
+        out = []
+        for w, m, n, s in self.train_keys:
+            job = (self.method_job() if self.stacked(m) else "w{window}/{method}/n{nsig}/s{seed}").format(
+                window=w, method=m, nsig=n, seed=s)
+            out.append(f"{self.bench}/{'train' if self.evaluation[w] == 'test' else 'train_kfold'}/{job}.tsv")
+        out = list(dict.fromkeys(out))  # a stack: one file for its members
         for name, keys in self.shared_keys.items():  # one per training job (a stack: one for its members)
             job = f"{self.bench}/{SHARED_MODELS[name].rule}/{self.shared_job(name)}.tsv"
             out += list(dict.fromkeys(job.format(**k) for k in keys))

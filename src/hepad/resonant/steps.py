@@ -94,8 +94,9 @@ def train_shared(name: str, data: list[str], windows: list[tuple[float, float]] 
     Path(checkpoint).unlink(missing_ok=True)
 
 
-def window_inputs(method: str, lo: float, hi: float, paths: dict[str, str], device: str):
-    """The method and its WindowInputs: the samples and shared models of its `needs`, read from `paths`."""
+def window_inputs(method: str, lo: float, hi: float, paths: dict[str, str], device: str, tables: dict | None = None):
+    """The method and its WindowInputs: the samples and shared models of its `needs`, read from `paths`
+    (`tables`: samples already read, by path; a stack's members share them)."""
     from hepad.resonant.methods import METHODS, WindowInputs
     from hepad.resonant.registry import SHARED_MODELS
 
@@ -110,7 +111,9 @@ def window_inputs(method: str, lo: float, hi: float, paths: dict[str, str], devi
         if key in SHARED_MODELS:
             win.models[key] = SHARED_MODELS[key].load(paths[key], device)
             continue
-        d = read_table(paths[key])
+        d = tables[paths[key]] if tables and paths[key] in tables else read_table(paths[key])
+        if tables is not None:
+            tables[paths[key]] = d
         if key != "signal":  # the signal pool need not span every window; counts are checked in fit()
             check_window(d, lo, hi, paths[key])
         setattr(win, key, d)
@@ -130,19 +133,47 @@ def train(method: str, lo: float, hi: float, paths: dict[str, str], options: dic
     return info
 
 
-def train_kfold(method: str, lo: float, hi: float, paths: dict[str, str], options: dict, seed: int, device: str,
-                k: int, out_scores: str, out_info: str) -> dict:
-    """A window without a test set: train k times (hepad.resonant.kfold) and write the out-of-fold
-    scores of the window's SR data, in the format of `score`."""
+def train_stack(method: str, windows: list[tuple[float, float]], paths: list[dict[str, str]], options: dict,
+                seeds: list[int], device: str, out_models: list[str], out_infos: list[str], checkpoint: str) -> list[dict]:
+    """Train several models of `method` (windows[k], paths[k], seeds[k]) as one stack (resonant.stack):
+    each as `train` would alone, up to float rounding. `checkpoint`: the stack's, resumed from after a kill."""
+    from hepad.resonant.methods import METHODS
+
+    if method in METHODS and not METHODS[method].stackable(options):
+        raise InputError(f"{method}: {len(out_models)} models in one job, but its models cannot be trained as one "
+                         "stack (an HGB classifier); expected one --model")
+    tables: dict = {}
+    members = [window_inputs(method, lo, hi, p, device, tables) for (lo, hi), p in zip(windows, paths)]
+    cls = members[0][0]
+    methods = [cls(options, seed, device) for seed in seeds]
+    infos = cls.train_stack(methods, [win for _, win in members], checkpoint)
+    for m, info, out_model, out_info in zip(methods, infos, out_models, out_infos):
+        log.info("%s [%s, %s] TeV seed %d: trained in a stack of %d, %.1f s per model", method, info["sr_lo"],
+                 info["sr_hi"], m.seed, len(methods), info["train_seconds"])
+        m.save(out_model)
+        _write_json(out_info, {**info, "evaluation": "test"})
+    Path(checkpoint).unlink(missing_ok=True)
+    return infos
+
+
+def train_kfold(method: str, windows: list[tuple[float, float]], paths: list[dict[str, str]], options: dict,
+                seeds: list[int], device: str, k: int, out_scores: list[str], out_infos: list[str],
+                checkpoint: str) -> list[dict]:
+    """Windows without a test set: train k times per model (hepad.resonant.kfold; several models and
+    their folds as one stack when the method has torch models) and write the out-of-fold scores of
+    each window's SR data, in the format of `score`. `checkpoint`: resumed from after a kill."""
     from hepad.resonant.kfold import train_kfold as fit_folds
 
-    cls, win = window_inputs(method, lo, hi, paths, device)
-    ckpt = lambda fold: None if fold is None else f"{out_info}.ckpt.fold{fold}"  # noqa: E731 (in work/, not results/)
-    s, events, info = fit_folds(lambda fold: cls(options, seed, device, checkpoint=ckpt(fold)), win, k, seed)
-    _write_scores(out_scores, s, events, f"{method} k-fold")
-    _write_json(out_info, info)
-    _remove_checkpoints(out_info)
-    return info
+    tables: dict = {}
+    members = [window_inputs(method, lo, hi, p, device, tables) for (lo, hi), p in zip(windows, paths)]
+    cls = members[0][0]
+    trained = fit_folds(cls, options, device, [win for _, win in members], seeds, k, checkpoint)
+    for (s, events, info), out_score, out_info in zip(trained, out_scores, out_infos):
+        _write_scores(out_score, s, events, f"{method} k-fold")
+        _write_json(out_info, info)
+    for f in Path(checkpoint).parent.glob(f"{Path(checkpoint).name}*"):
+        f.unlink()
+    return [info for _, _, info in trained]
 
 
 def _remove_checkpoints(out: str) -> None:
@@ -151,15 +182,26 @@ def _remove_checkpoints(out: str) -> None:
         f.unlink()
 
 
-def score(model: str, test: str, out: str, shared: dict[str, str]) -> None:
-    """Scores of the window's test set (CPU); `shared`: paths of the shared models it scores with."""
+def score(models: list[str], tests: list[str], outs: list[str], shared: list[dict[str, str]]) -> None:
+    """Scores of each window's test set (CPU) with each trained model: models[k] scores tests[k] into
+    outs[k] with the shared models of `shared[k]` (paths by name). One process for many models: the
+    libraries are imported once, each test set and shared model read once."""
     from hepad.resonant.methods import Method
     from hepad.resonant.registry import SHARED_MODELS
 
-    m = Method.load(model)
-    m.attach({k: SHARED_MODELS[k].load(p) for k, p in shared.items() if p})
-    t = read_table(test)
-    _write_scores(out, m.score(t), t, f"{model} on {test}")
+    cache: dict = {}
+
+    def read(kind: str, load, path: str):
+        if (kind, path) not in cache:
+            cache[(kind, path)] = load(path)
+        return cache[(kind, path)]
+
+    for model, test, out, paths in zip(models, tests, outs, shared):
+        m = Method.load(model)
+        m.attach({k: read(k, SHARED_MODELS[k].load, p) for k, p in paths.items() if p})
+        t = read("test", read_table, test)
+        _write_scores(out, m.score(t), t, f"{model} on {test}")
+        log.info("%s: %d test events scored", model, len(t))
 
 
 def _write_scores(out: str, s: np.ndarray, events: Dijets, what: str) -> None:

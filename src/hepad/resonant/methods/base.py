@@ -89,6 +89,27 @@ class Method(ABC):
     @abstractmethod
     def score(self, d: Dijets) -> np.ndarray: ...
 
+    # ---- several models as one stack (resonant.stack; hepad.stacking) ----
+    @classmethod
+    def stackable(cls, options: dict) -> bool:
+        """Whether several models of this method (other windows, seeds) can train as one stack."""
+        return False
+
+    @classmethod
+    def fit_stack(cls, methods: list["Method"], wins: list[WindowInputs], checkpoint: str | None) -> list[dict | None]:
+        """fit() of every (method, window) pair at once, each member as if trained alone (same seed,
+        same data: same model up to float rounding); returns fit()'s bookkeeping per member."""
+        raise InputError(f"{cls.name}: cannot train several models as one stack")
+
+    @classmethod
+    def train_stack(cls, methods: list["Method"], wins: list[WindowInputs], checkpoint: str | None = None) -> list[dict]:
+        """train() for a stack: the job's time is divided equally among its members."""
+        t0 = time.perf_counter()
+        extras = cls.fit_stack(methods, wins, checkpoint)
+        seconds = (time.perf_counter() - t0) / len(methods)
+        return [{"method": m.name, "seed": m.seed, "sr_lo": w.lo, "sr_hi": w.hi, "train_seconds": seconds,
+                 "stack_size": len(methods), **(e or {})} for m, w, e in zip(methods, wins, extras)]
+
     @classmethod
     def uses_gpu(cls, options: dict) -> bool:
         """Whether its training job trains a torch model (and so asks for a GPU)."""
@@ -152,18 +173,39 @@ class ClassifierMethod(Method):
         return cls.trains_flow or USES_TORCH[cls.Options.from_dict(options, cls.name).classifier["kind"]]
 
     def fit(self, win: WindowInputs) -> None:
+        arrays = self._split(win)
+        self.classifier = make_classifier(self.options.classifier, self.seed, self.device)
+        self.classifier.fit(*arrays, name=self.tag(win), checkpoint=self._checkpoint("classifier"))
+
+    def score(self, d: Dijets) -> np.ndarray:
+        return self.classifier.predict(d.x)
+
+    @classmethod
+    def stackable(cls, options: dict) -> bool:
+        return cls.Options.from_dict(options, cls.name).classifier["kind"] == "mlp"
+
+    def _split(self, win: WindowInputs):
+        """The classifier's training and validation arrays: (x, y, w, x_val, y_val, w_val)."""
         pos, neg, w_neg = self.samples(win)
         x = np.concatenate([pos.x, neg.x])
         y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
         w = np.r_[np.ones(len(pos)), np.ones(len(neg)) if w_neg is None else w_neg]
         val = val_mask(len(x), self.options.val_fraction, np.random.default_rng(self.seed))
-        self.classifier = make_classifier(self.options.classifier, self.seed, self.device)
-        self.classifier.fit(x[~val], y[~val], w[~val], x[val], y[val], w[val], name=self.tag(win),
-                            checkpoint=self._checkpoint("classifier"))
         self.n_train = {"n_class1": len(pos), "n_class0": len(neg)}
+        return x[~val], y[~val], w[~val], x[val], y[val], w[val]
 
-    def score(self, d: Dijets) -> np.ndarray:
-        return self.classifier.predict(d.x)
+    @classmethod
+    def fit_stack(cls, methods, wins, checkpoint):
+        """The members' MLP classifiers as one stack (hepad.classifiers.stacked)."""
+        from hepad.classifiers.stacked import fit_mlp_stack
+
+        members = []
+        for m, win in zip(methods, wins):
+            options = {k: v for k, v in m.options.classifier.items() if k != "kind"}
+            members.append((*m._split(win), {**options, "device": m.device}, m.seed, m.tag(win)))
+        for m, clf in zip(methods, fit_mlp_stack(members, checkpoint)):
+            m.classifier = clf
+        return [None] * len(methods)
 
 
 @dataclass

@@ -59,14 +59,15 @@ class RANODE(Method):
     def _y(self, d: Dijets) -> np.ndarray:
         return np.column_stack([d.mjj - self.centre, d.x])
 
-    def fit(self, win: WindowInputs) -> dict:
+    def _prepare(self, win: WindowInputs):
+        """(untrained SignalMixture, training tensors, validation tensors, TrainConfig) of the window."""
         import torch
 
         from hepad.flows import FlowConfig, Preprocessor, build_flow
         from hepad.flows.mixture import SignalMixture
-        from hepad.training import TrainConfig, ensemble, fit, seed_everything
+        from hepad.training import TrainConfig, seed_everything
 
-        name = self.tag(win)
+        name = self._tag = self.tag(win)
         sr = win.signal_region(win.data, "data")
         self.shared, self.centre = {"bkg_flow": win.model("bkg_flow")}, 0.5 * (win.lo + win.hi)
         density, self.m_edges = np.histogram(sr.mjj, bins=self.options.mass_bins, range=(win.lo, win.hi), density=True)
@@ -76,11 +77,12 @@ class RANODE(Method):
         if (~ok).any():
             log.info("%s: %d SR events outside the background flow's range left out", name, int((~ok).sum()))
         sr, log_pb = sr[ok], log_pb[ok]
+        self._true_w = float((sr.label == 1).mean())  # simulation truth: the oracle w and the log line only
 
         o = {**SIGNAL_FLOW, **self.options.signal_flow}
         w_opt = self.options.w
         if w_opt == "true":
-            w0 = max(float((sr.label == 1).mean()), 1e-6)
+            w0 = max(self._true_w, 1e-6)
         else:
             w0 = self.options.w_init if w_opt == "learned" else float(w_opt)
 
@@ -91,14 +93,40 @@ class RANODE(Method):
         cfg = TrainConfig(seed=self.seed, device=self.device, **{k: o.pop(k) for k in TRAIN_KEYS if k in o})
         seed_everything(self.seed)
         model = SignalMixture(build_flow(FlowConfig(**o), z.shape[1]), w0, w_opt == "learned")
-        result = fit(model, lambda mod, batch: mod.loss(batch), [t[~val] for t in data], [t[val] for t in data],
-                     cfg, name, checkpoint=self._checkpoint("signal_flow"))
+        return model, [t[~val] for t in data], [t[val] for t in data], cfg
+
+    def _adopt(self, model, result) -> dict:
+        from hepad.training import ensemble
+
         self.members = [m.to("cpu") for m in ensemble(model, result.best_states)]
         self.w = [m.w for m in self.members]
-        self._tag = name
-        log.info("%s: w = %s (%s); true S/(S+B) in the SR %.5f", name, np.round(self.w, 5), w_opt,
-                 float((sr.label == 1).mean()))
+        log.info("%s: w = %s (%s); true S/(S+B) in the SR %.5f", self._tag, np.round(self.w, 5), self.options.w,
+                 self._true_w)
         return {"history": result.history, "w": self.w}
+
+    def fit(self, win: WindowInputs) -> dict:
+        from hepad.training import fit
+
+        model, train, val, cfg = self._prepare(win)
+        result = fit(model, lambda mod, batch: mod.loss(batch), train, val, cfg, self._tag,
+                     checkpoint=self._checkpoint("signal_flow"))
+        return self._adopt(model, result)
+
+    @classmethod
+    def stackable(cls, options: dict) -> bool:
+        return True
+
+    @classmethod
+    def fit_stack(cls, methods, wins, checkpoint):
+        """The members' signal flows (and w) as one stack (hepad.flows.mixture.StackedSignalMixture)."""
+        from hepad.flows.mixture import StackedSignalMixture
+        from hepad.stacking import fit_stack
+
+        prepared = [m._prepare(w) for m, w in zip(methods, wins)]
+        stack = StackedSignalMixture([model for model, *_ in prepared])
+        results = fit_stack(stack, [p[1] for p in prepared], [p[2] for p in prepared], prepared[0][3],
+                            [m.seed for m in methods], [m._tag for m in methods], checkpoint)
+        return [m._adopt(p[0], r) for m, p, r in zip(methods, prepared, results)]
 
     def score(self, d: Dijets) -> np.ndarray:
         import torch
