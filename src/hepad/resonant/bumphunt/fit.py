@@ -8,8 +8,13 @@ log-likelihood is convex and has one minimum. The basis (1, ln(1-x), ln x, ln^2 
 bin centres is orthonormalised (QR; the first k columns span the k-parameter function) so that
 MIGRAD works on well-conditioned parameters; the function family is unchanged. Expected counts per
 bin: bin width x f(bin centre) (the midpoint rule's error is smooth in m_jj and absorbed by the fit).
-Parameter count: start with 3 and add one while the Wilks test (deviance drop ~ chi2(1)) has
-p < 0.05, up to 5; decided on the sidebands only (the SR stays blind).
+Parameter count: start with 3 and add one while the Wilks test (drop of -2 ln L ~ chi2(1)) has
+p < 0.05, up to 5, on the sidebands alone (select_fit). Measured on background-only toys: Z has
+mean ~0 and standard deviation ~1.05; the excess over 1 comes from the few toys where a sideband
+fluctuation adds a parameter that then bends the interpolation under the SR. Choosing the count on
+the background-only fit of sidebands + SR instead gave a standard deviation of 0.96 but let an
+injected bump pull in a parameter that absorbs it (median Z 2.3 for an Asimov Z of 2.9), so the
+blind choice is kept.
 """
 
 from __future__ import annotations
@@ -43,8 +48,12 @@ class Spectrum:
     def sb(self) -> np.ndarray:
         return ~self.in_sr
 
+    def log_mu(self, a: np.ndarray) -> np.ndarray:
+        """ln(expected counts) per bin, clipped at +-700 so that MIGRAD's trial steps stay finite."""
+        return np.clip(self.log_width + self.design[:, : len(a)] @ a, -700, 700)
+
     def mu(self, a: np.ndarray) -> np.ndarray:
-        return np.exp(self.log_width + self.design[:, : len(a)] @ a)
+        return np.exp(self.log_mu(a))
 
 
 def binning(sr_lo: float, sr_hi: float, fit_lo: float, fit_hi: float, n_sr_bins: int = N_SR_BINS):
@@ -69,8 +78,8 @@ def spectrum(mjj: np.ndarray, edges: np.ndarray, in_sr: np.ndarray) -> Spectrum:
 
 
 def _nll_sb(spec: Spectrum, a):
-    mu = spec.mu(a)[spec.sb]
-    return float(np.sum(mu - spec.counts[spec.sb] * np.log(mu)))
+    eta = spec.log_mu(a)[spec.sb]
+    return float(np.sum(np.exp(eta) - spec.counts[spec.sb] * eta))
 
 
 def _grad_sb(spec: Spectrum, a):
@@ -87,7 +96,7 @@ def _migrad(fcn, grad, a0) -> Minuit:
 
 def deviance(n: np.ndarray, mu: np.ndarray) -> float:
     """Poisson deviance 2 sum[mu - n + n ln(n / mu)] (likelihood-ratio chi2, Baker and Cousins 1984)."""
-    t = mu - n + np.where(n > 0, n * np.log(np.where(n > 0, n, 1) / mu), 0.0)
+    t = mu - n + np.where(n > 0, n * (np.log(np.where(n > 0, n, 1)) - np.log(mu)), 0.0)
     return float(2 * t.sum())
 
 
@@ -118,8 +127,29 @@ def fit_sidebands(spec: Spectrum, n_params: int, start=None) -> SidebandFit:
                        int(sb.sum()) - n_params)
 
 
+def _nll0(spec: Spectrum, a):
+    """Background-only NLL: Poisson sideband bins and the SR total."""
+    m = spec.mu(a)[spec.in_sr].sum()
+    return _nll_sb(spec, a) + m - spec.counts[spec.in_sr].sum() * np.log(m)
+
+
+def _grad0(spec: Spectrum, a):
+    mu, sr = spec.mu(a), spec.in_sr
+    return _grad_sb(spec, a) + (1 - spec.counts[sr].sum() / mu[sr].sum()) * (spec.design[sr, : len(a)].T @ mu[sr])
+
+
+def fit_background(spec: Spectrum, n_params: int, start) -> Minuit:
+    """The background-only (H0) fit of sidebands and SR total."""
+    m = _migrad(lambda a: _nll0(spec, a), lambda a: _grad0(spec, a), start)
+    if not m.valid:
+        raise FitFailed(f"background-only fit with {n_params} parameters of sidebands and SR did not converge "
+                        "(MIGRAD: invalid minimum)")
+    return m
+
+
 def select_fit(spec: Spectrum) -> SidebandFit:
-    """The sideband fit with the parameter count of the Wilks rule (module docstring)."""
+    """The sideband fit with the parameter count of the Wilks rule (module docstring), decided on the
+    sidebands only so that a signal in the SR cannot pull in extra parameters that absorb it."""
     n_sb = spec.counts[spec.sb].sum()
     if n_sb < MIN_SIDEBAND_EVENTS:
         raise FitFailed(f"{int(n_sb)} selected events in the sidebands; expected at least {MIN_SIDEBAND_EVENTS}")
@@ -140,7 +170,7 @@ def select_fit(spec: Spectrum) -> SidebandFit:
 @dataclass
 class BumpFit:
     spec: Spectrum
-    fit: SidebandFit
+    fit: SidebandFit  # the sideband (H1) fit
     n_sr: int  # selected SR events
     b_sr: float  # background in the SR from the sideband fit
     sigma_b: float  # its uncertainty from the fit covariance (HESSE)
@@ -157,24 +187,14 @@ def bump_fit(spec: Spectrum) -> BumpFit:
     q0 = -2 ln lambda(0); Z = sign(n_SR - b) sqrt(q0) (asymptotic, Wilks/Cowan et al. 2011).
     """
     fit = select_fit(spec)
+    k = fit.n_params
+    m0 = fit_background(spec, k, fit.a)
     sr = spec.in_sr
     n_sr = float(spec.counts[sr].sum())
     mu = spec.mu(fit.a)
     b_sr = float(mu[sr].sum())
-    g = spec.design[sr, : fit.n_params].T @ mu[sr]
+    g = spec.design[sr, :k].T @ mu[sr]
     sigma_b = float(np.sqrt(max(g @ fit.cov @ g, 0.0)))
-
-    def nll0(a):
-        m = spec.mu(a)[sr].sum()
-        return _nll_sb(spec, a) + m - n_sr * np.log(m)
-
-    def grad0(a):
-        mu = spec.mu(a)
-        return _grad_sb(spec, a) + (1 - n_sr / mu[sr].sum()) * (spec.design[sr, : len(a)].T @ mu[sr])
-
-    m0 = _migrad(nll0, grad0, fit.a)
-    if not m0.valid:
-        raise FitFailed("background-only fit of sidebands and SR did not converge (MIGRAD: invalid minimum)")
     nll1 = _nll_sb(spec, fit.a) + n_sr - (n_sr * np.log(n_sr) if n_sr > 0 else 0.0)
     q0 = max(2 * (m0.fval - nll1), 0.0)
     return BumpFit(spec, fit, int(n_sr), b_sr, sigma_b, q0, float(np.sign(n_sr - b_sr) * np.sqrt(q0)))

@@ -79,7 +79,7 @@ def spectrum(bump, title: str, stem) -> None:
     ax.stairs(mu, s.edges, color="tab:blue", label=f"sideband fit ({bump.fit.n_params} par., "
               rf"$\chi^2$/ndf = {bump.fit.chi2:.1f}/{bump.fit.ndf})")
     for a in (ax, axp):
-        a.axvspan(s.edges[s.in_sr][0], s.edges[1:][s.in_sr][-1], color="tab:red", alpha=0.12, lw=0)
+        a.axvspan(s.edges[:-1][s.in_sr][0], s.edges[1:][s.in_sr][-1], color="tab:red", alpha=0.12, lw=0)
     ax.set(yscale="log", ylabel="events / bin", title=f"{title}\nSR: {bump.n_sr} observed, "
            f"{bump.b_sr:.1f} $\\pm$ {bump.sigma_b:.1f} expected, Z = {bump.z:.2f}")
     ax.title.set_fontsize(8)
