@@ -76,7 +76,7 @@ def spectrum(bump, title: str, stem) -> None:
     centres, mu = 0.5 * (s.edges[1:] + s.edges[:-1]), s.mu(bump.fit.a)
     fig, (ax, axp) = plt.subplots(2, 1, figsize=(5.2, 4.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.errorbar(centres, s.counts, yerr=np.sqrt(s.counts), fmt="o", ms=3, color="black", label="selected data")
-    ax.stairs(mu, s.edges, color="tab:blue", label=f"sideband fit ({bump.fit.n_params} par., "
+    ax.stairs(mu, s.edges, baseline=None, color="tab:blue", label=f"sideband fit ({bump.fit.n_params} par., "
               rf"$\chi^2$/ndf = {bump.fit.chi2:.1f}/{bump.fit.ndf})")
     for a in (ax, axp):
         a.axvspan(s.edges[:-1][s.in_sr][0], s.edges[1:][s.in_sr][-1], color="tab:red", alpha=0.12, lw=0)
@@ -96,7 +96,7 @@ def calibration(rows: list[dict], stem) -> None:
     ests = sorted({r["estimate"] for r in null})
     if not ests:
         return
-    fig, axes = plt.subplots(len(ests), 2, figsize=(8.4, 3.2 * len(ests)), squeeze=False)
+    fig, axes = plt.subplots(len(ests), 2, figsize=(8.4, 3.4 * len(ests)), squeeze=False, layout="constrained")
     grid = np.linspace(-4, 4, 200)
     for (axh, axq), est in zip(axes, ests):
         for method in sorted({r["method"] for r in null if r["estimate"] == est}):
@@ -107,10 +107,12 @@ def calibration(rows: list[dict], stem) -> None:
             p = np.sort(stats.norm.sf(z))
             axq.plot((np.arange(len(p)) + 0.5) / len(p), p, ".", ms=3, color=c, label=method)
         axh.plot(grid, stats.norm.pdf(grid), color="black", lw=1, label="N(0, 1)")
-        axh.set(xlabel=r"local significance $Z$ ($n_{sig}$ = 0)", ylabel="density", title=f"{est}: all windows, eps")
+        axh.set(xlabel=r"local significance $Z$ ($n_{sig}$ = 0)", ylabel="density")
+        axh.set_title(f"{est} background: Z of all windows and eps", fontsize=9)
         axq.plot([1e-4, 1], [1e-4, 1], color="black", lw=1)
         axq.set(xscale="log", yscale="log", xlabel="expected p (uniform quantiles)", ylabel="observed local p",
-                title=f"{est}: p-value Q-Q")
+                title=f"{est} background: local p-value Q-Q")
+        axq.title.set_fontsize(9)
         axh.legend(frameon=False, fontsize=6)
     save(fig, stem)
 
