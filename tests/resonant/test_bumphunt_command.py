@@ -98,3 +98,10 @@ def test_bad_file_exits_2_with_one_line_and_no_output(tmp_path, capsys, edit, ma
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and "bad.npz" in err[-1] and match in err[-1]
     assert not out.exists()
+
+
+def test_bad_eps_exits_2(tmp_path, capsys):
+    good = _file(tmp_path, np.random.default_rng(10), 1, 0, 0)
+    assert main(_argv([good], tmp_path / "out", eps=("0.1", "1.5"))) == 2
+    assert "--eps 1.5: expected a background efficiency in (0, 1)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -122,8 +122,11 @@ def fit_sidebands(spec: Spectrum, n_params: int, start=None) -> SidebandFit:
     if not m.valid:
         raise FitFailed(f"sideband fit with {n_params} parameters did not converge (MIGRAD: invalid minimum)")
     m.hesse()
+    cov = None if m.covariance is None else np.array(m.covariance)
+    if cov is None or not np.isfinite(cov).all():
+        raise FitFailed(f"sideband fit with {n_params} parameters: HESSE gave no covariance")
     a = np.array(m.values)
-    return SidebandFit(a, np.array(m.covariance), n_params, deviance(spec.counts[sb], spec.mu(a)[sb]),
+    return SidebandFit(a, cov, n_params, deviance(spec.counts[sb], spec.mu(a)[sb]),
                        int(sb.sum()) - n_params)
 
 
