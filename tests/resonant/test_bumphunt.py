@@ -51,7 +51,7 @@ def _z_template(d):
 
 @pytest.mark.parametrize("route,z_of,n_toys", [("fit", _z_fit, 400), ("template", _z_template, 2000)])
 def test_background_only_toys_are_calibrated(route, z_of, n_toys):
-    """Z ~ N(0, 1). Expected for the template: mean -0.02, std 0.93 (exact sum over the binomial
+    """Z ~ N(0, 1). Expected for the template: mean -0.02, std 0.95 (direct simulation of the binomial
     selection; the counting formula takes the selected count as Poisson, which overestimates its
     variance by 1 / (1 - eps))."""
     z = np.array([z_of(d) for d in _toys(route, n_toys, seed=1)])
