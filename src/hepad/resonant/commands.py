@@ -183,6 +183,12 @@ def _template_closure(a):
     closure_table(a.inputs, a.out)
 
 
+def _bumphunt(a):
+    from hepad.resonant.bumphunt.hunt import bumphunt
+
+    bumphunt(a.scores, a.eps, a.out, a.calibration, a.figures, a.signal_window)
+
+
 def add_commands(sub) -> None:
     """Add the resonant study's steps to the `hepad` parser's subparsers."""
     from hepad.resonant.registry import SAMPLES, SHARED_MODELS
@@ -328,3 +334,15 @@ def add_commands(sub) -> None:
     s.add_argument("--inputs", nargs="+", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(func=_template_closure)
+
+    s = sub.add_parser("bumphunt", help="bump hunt: cut on out-of-fold data scores, background in the SR from a template "
+                       "or a sideband fit, local and global significance")
+    s.add_argument("--scores", nargs="+", required=True, help="data-scores .npz files (one per window x method x "
+                   "n_sig x seed; hepad.resonant.bumphunt.scores)")
+    s.add_argument("--eps", type=float, nargs="+", required=True, help="background efficiencies of the cut")
+    s.add_argument("--out", required=True, help="bumphunt.csv")
+    s.add_argument("--calibration", required=True, help="bumphunt_calibration.csv (n_sig = 0 runs)")
+    s.add_argument("--figures", required=True, help="folder of the figures")
+    s.add_argument("--signal-window", type=int, default=None,
+                   help="window index with the injected signal (default: the largest median S/sqrt(N) in the SR)")
+    s.set_defaults(func=_bumphunt)

@@ -1,0 +1,79 @@
+"""Calibration of the local significance on n_sig = 0 runs and the global significance of a scan.
+
+Calibration: with no injected signal, Z_local over seeds and windows should follow N(0, 1); per
+method, estimate and eps: n, mean, standard deviation, and the KS p-value against N(0, 1).
+
+Global significance (look-elsewhere effect of the sliding windows): p_global = 1 - (1 - p_min)^N_eff
+(Sidak), p_min the smallest local p-value of the scan over windows. Overlapping windows are
+correlated, so N_eff <= the number of windows; N_eff is the maximum-likelihood fit of this law to
+the null scans (n_sig = 0, one per seed): P(p_min <= u) = 1 - (1 - u)^N has density N (1 - u)^(N - 1),
+so N_eff = n / sum_s -ln(1 - p_min,s), clipped to [1, n_windows]. With fewer than MIN_NULL_SCANS
+null scans N_eff = n_windows (windows taken as independent: conservative).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from scipy import stats
+
+from hepad.resonant.bumphunt.significance import z_from_p
+
+COLUMNS = ["method", "estimate", "eps", "n", "mean_z", "std_z", "ks_p", "n_windows", "n_null_scans", "n_windows_eff",
+           "message"]
+MIN_NULL_SCANS = 5
+
+
+def _scans(rows: list[dict]) -> dict:
+    """{(method, estimate, eps): {(nsig, seed): [rows over windows]}}"""
+    out = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        out[(r["method"], r["estimate"], r["eps"])][(r["nsig"], r["seed"])].append(r)
+    return out
+
+
+def effective_windows(p_min: np.ndarray, n_windows: int) -> tuple[float, str]:
+    p_min = np.asarray(p_min, dtype=float)
+    if len(p_min) < MIN_NULL_SCANS:
+        return float(n_windows), (f"{len(p_min)} n_sig = 0 scan(s); expected at least {MIN_NULL_SCANS} to fit N_eff: "
+                                  "N_eff = number of windows (conservative)")
+    s = -np.log1p(-np.clip(p_min, 0, 1 - 1e-16)).sum()
+    return float(np.clip(len(p_min) / s if s > 0 else n_windows, 1, n_windows)), ""
+
+
+def global_significance(rows: list[dict]) -> dict:
+    """Fill z_global_scan, p_global_scan of every row (the scan's largest local excess, corrected for the
+    windows); returns {(method, estimate, eps): (n_windows, n_null_scans, N_eff, message)}."""
+    info = {}
+    for key, scans in _scans(rows).items():
+        p_min = {s: min((r["p_local"] for r in rs if np.isfinite(r["p_local"])), default=np.nan)
+                 for s, rs in scans.items()}
+        n_windows = len({r["window"] for rs in scans.values() for r in rs})
+        null = [p for (nsig, _), p in p_min.items() if nsig == 0 and np.isfinite(p)]
+        n_eff, msg = effective_windows(np.array(null), n_windows)
+        info[key] = (n_windows, len(null), n_eff, msg)
+        for s, rs in scans.items():
+            p = -np.expm1(n_eff * np.log1p(-p_min[s])) if np.isfinite(p_min[s]) else np.nan
+            for r in rs:
+                r["p_global_scan"], r["z_global_scan"] = float(p), float(z_from_p(p))
+    return info
+
+
+def calibration_table(rows: list[dict], info: dict) -> list[dict]:
+    z = defaultdict(list)
+    for r in rows:
+        if r["nsig"] == 0 and np.isfinite(r["z_local"]):
+            z[(r["method"], r["estimate"], r["eps"])].append(r["z_local"])
+    table = []
+    for key in sorted(info):
+        v = np.array(z.get(key, []))
+        n_windows, n_null, n_eff, msg = info[key]
+        row = dict(zip(("method", "estimate", "eps"), key), n=len(v), n_windows=n_windows, n_null_scans=n_null,
+                   n_windows_eff=n_eff, mean_z=np.nan, std_z=np.nan, ks_p=np.nan, message=msg)
+        if len(v) >= 2:
+            row.update(mean_z=float(v.mean()), std_z=float(v.std(ddof=1)), ks_p=float(stats.kstest(v, "norm").pvalue))
+        else:
+            row["message"] = "; ".join(filter(None, [msg, f"{len(v)} n_sig = 0 Z value(s): no calibration"]))
+        table.append(row)
+    return table
