@@ -32,7 +32,7 @@ python .ci/slurm_check.py "$work/slurm" "$local" "$work/slurm.log" "$work/local.
 
 # A failing job is retried (profile: retries 2) and then reported with its SLURM log path:
 # n_sig larger than the signal pool makes inject_signal fail on every attempt.
-sed 's/^  n_sig: \[600\]/  n_sig: [100000]/' config/ci.yaml > "$work/bad.yaml"
+sed 's/^  n_sig: \[0, 600\]/  n_sig: [100000]/' config/ci.yaml > "$work/bad.yaml"
 if timeout -k 30 600 snakemake --profile cluster --configfile "$work/bad.yaml" -d "$work/slurm" \
     --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 --jobs 2 --cores 2 \
     > "$work/fail.log" 2>&1; then

@@ -104,21 +104,22 @@ def test_new_method_with_its_own_shared_model_runs_through_the_cli(registered, t
     shared, model, info, scores = (tmp_path / n for n in ("gauss.npz", "m.pkl", "m.json", "s.npz"))
     assert main(["train-bkg-gauss", "--data", str(data), "--seed", "0", "--model", str(shared),
                  "--losses", str(tmp_path / "gauss.losses.csv"), "--checkpoint", str(tmp_path / "ckpt")]) == 0
-    assert main(["train", "--method", "gauss_lr", "--window", "3.3", "3.7", "--data", str(data),
-                 "--bkg-gauss", str(shared), "--options", json.dumps({"shrink": 1e-3}), "--seed", "0",
-                 "--model", str(model), "--info", str(info)]) == 0
+    assert main(["train", "--method", "gauss_lr", "--window", "3.3", "3.7", "--window-index", "0", "--data", str(data),
+                 "--bkg-gauss", str(shared), "--options", json.dumps({"shrink": 1e-3}), "--seed", "0", "--kfold", "2",
+                 "--fit-width", "0.3", "--model", str(model), "--info", str(info), "--data-scores",
+                 str(tmp_path / "d.npz"), "--checkpoint", str(tmp_path / "m.ckpt")]) == 0
     assert main(["score", "--model", str(model), "--test", str(test), "--bkg-gauss", str(shared),
                  "--out", str(scores)]) == 0
     with np.load(scores) as z:
         s, label = z["score"], z["label"]
     assert np.isfinite(s).all() and len(s) == len(test_set[test_set.in_range(3.3, 3.7)])
     assert metrics.auc(*metrics.roc(label, s)[:2]) > 0.9  # the signal is the anomaly
-    assert len(json.loads(info.read_text())["sr_mean"]) == 4
+    assert [len(fold["sr_mean"]) for fold in json.loads(info.read_text())["folds"]] == [4, 4]
 
 
 def test_new_method_in_the_plan(registered):
     cfg = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
-    cfg["resonant"].update(methods=["gauss_lr", "cathode"], method_options={"gauss_lr": {"shrink": 0.01}})
+    cfg["resonant"].update(methods=["gauss_lr", "cathode"], method_options={"gauss_lr": {"shrink": 0.01}}, n_sig=[600])
     p = ResonantPlan(validate_config(cfg, ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     wc = W(window=1, method="gauss_lr", nsig=600, seed=0)
     assert p.train_inputs(wc) == {"data": "work/ci/resonant/data/n600/s0.h5",

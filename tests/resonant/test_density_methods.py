@@ -189,24 +189,28 @@ class Memorizer(METHODS["cwola"]):
     """Scores 1 for an event it was trained on, 0 otherwise: out-of-fold scores must all be 0."""
 
     def fit(self, win):
-        self.seen = set(win.data.mjj[win.data.in_range(win.lo, win.hi)].tolist())
+        self.seen = set(win.data.mjj.tolist())  # every event it was given
 
     def score(self, d):
         return np.array([float(m in self.seen) for m in d.mjj])
 
 
-def test_kfold_scores_every_sr_event_out_of_fold():
-    from hepad.resonant.kfold import train_kfold
+def test_kfold_scores_every_fit_range_event_out_of_fold():
+    """Every data event of the fit range is scored by a fold model that never saw it (a memoriser
+    scores 0 there), the SR part is the window's evaluation; two members in one job."""
+    from hepad.resonant.kfold import train_folds
 
     data = toy_data(5_000)
     data.label[::50] = 1
-    win = WindowInputs(3.3, 3.7, data)
-    narrow = WindowInputs(3.4, 3.6, data)  # two members in one job: each scored by its own folds
-    out = train_kfold(Memorizer, {}, "cpu", [win, narrow], [1, 2], 5, "unused.ckpt")
-    for (scores, events, info), w in zip(out, (win, narrow)):
+    win, narrow = WindowInputs(3.3, 3.7, data), WindowInputs(3.4, 3.6, data)
+    out = train_folds(Memorizer, {}, "cpu", [win, narrow], [1, 2], 5, 0.2, "unused.ckpt")
+    for t, w in zip(out, (win, narrow)):
+        fit = data.in_range(w.lo - 0.2, w.hi + 0.2)
         sr = data.in_range(w.lo, w.hi)
-        assert len(scores) == sr.sum() and np.all(scores == 0)
-        np.testing.assert_array_equal(np.sort(events.mjj), np.sort(data.mjj[sr]))
-        assert events.label.sum() == data.label[sr].sum() and info["evaluation"] == "kfold5"
-    with pytest.raises(InputError, match="iad: needs extra simulated samples"):
-        train_kfold(METHODS["iad"], {}, "cpu", [win], [1], 5, "unused.ckpt")
+        assert len(t.data_scores["score"]) == fit.sum() and np.all(t.data_scores["score"] == 0)
+        assert len(t.sr_scores) == sr.sum() and np.all(t.sr_scores == 0)
+        np.testing.assert_array_equal(np.sort(t.sr_events.mjj), np.sort(data.mjj[sr]))
+        assert t.sr_events.label.sum() == data.label[sr].sum() and t.info["kfold"] == 5
+        assert t.data_scores["route"] == "fit" and len(t.models.models) == 5
+        # the test set is scored by the mean of the folds: each fold saw 4/5 of the SR events
+        np.testing.assert_allclose(t.models.score(data[sr]), 0.8)

@@ -202,6 +202,7 @@ def test_output_folder_cannot_be_made(tmp_path, capsys):
 
 def test_options_not_json(tmp_path, capsys):
     out = tmp_path / "out" / "model.pt"
-    msg = run_error(capsys, ["train", "--method", "iad", "--window", "3.3", "3.7", "--options", "{epochs: 3",
-                             "--seed", "0", "--model", str(out), "--info", str(out.with_suffix(".json"))], out)
+    msg = run_error(capsys, ["train", "--method", "iad", "--window", "3.3", "3.7", "--window-index", "0", "--options",
+                             "{epochs: 3", "--seed", "0", "--kfold", "2", "--fit-width", "0.4", "--model", str(out),
+                             "--info", str(out.with_suffix(".json")), "--checkpoint", str(out) + ".ckpt"], out)
     assert "--options '{epochs: 3': not valid JSON" in msg and "expected a JSON object" in msg

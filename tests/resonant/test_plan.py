@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def plan(name="ci.yaml", **resonant):
+    """The plan of config/`name` with `resonant` keys replaced (n_sig: [600] unless given)."""
     cfg = yaml.safe_load((ROOT / "config" / name).read_text())
-    cfg["resonant"].update(resonant)
+    cfg["resonant"].update({"n_sig": [600], **resonant})
     return ResonantPlan(validate_config(cfg, ROOT / "workflow" / "schemas" / "config.schema.yaml"))
 
 
@@ -104,7 +105,10 @@ def test_stacked_shared_models_one_job_one_file_per_model():
     bench = p.train_benchmarks()
     assert bench.count("benchmarks/ci/train_bkg_flow/wstack/n600/sstack.tsv") == 1
     assert not any("train_bkg_flow/w0" in b for b in bench)
-    assert p.stack_values() == "window=0,1 seed=0,1"
+    # a method's jobs: test-set windows (train) and k-fold windows (train_kfold) apart
+    assert p.stack_values() == ("train:window=1 train:seed=0,1 train_kfold:window=0 train_kfold:seed=0,1 "
+                                "train_bkg_flow:window=0,1 train_bkg_flow:seed=0,1 train_sigma:window=0,1 "
+                                "train_sigma:seed=0,1")
     # SIGMA's model has no window: stacked over the seeds only
     assert p.shared_job("sigma") == "n{nsig}/sstack" and p.shared_outputs("sigma", "pt") == [
         "work/ci/resonant/sigma/n{nsig}/s0.pt", "work/ci/resonant/sigma/n{nsig}/s1.pt"]
@@ -114,28 +118,32 @@ def test_stacked_shared_models_one_job_one_file_per_model():
 
 
 def test_method_jobs_group_the_stacked_windows_and_seeds():
-    """resonant.stack [window, seed]: one training job per (method, n_sig) for methods with torch
-    models, per evaluation (test-set windows, k-fold windows); one scoring job per (method, n_sig)."""
+    """resonant.stack [window, seed]: one training job per (method, n_sig) and evaluation (test-set
+    windows, k-fold windows); one scoring job per (method, n_sig)."""
     mlp = {"kind": "mlp", "hidden": [8], "epochs": 2}
     p = plan(stack=["window", "seed"], windows=[[3.1, 3.5], [3.3, 3.7], [3.35, 3.65]], classifier=mlp)
     assert p.evaluation == ["kfold", "test", "test"]
-    assert p.stacked("anode") and p.stacked("iad")  # an MLP classifier stacks; HGB does not
-    assert not plan(stack=["window", "seed"]).stacked("iad") and not plan(stack=[]).stacked("anode")
     assert p.method_job() == "wstack/{method}/n{nsig}/sstack"
     job = W(method="ranode", nsig=600)
     assert [(m.window, m.seed) for m in p.method_members(job)] == [(1, 0), (1, 1), (2, 0), (2, 1)]
     assert [(m.window, m.seed) for m in p.method_members(job, "kfold")] == [(0, 0), (0, 1)]
     assert p.method_outputs("m/w{window}/{method}/n{nsig}/s{seed}.pkl", "kfold") == [
         "m/w0/{method}/n{nsig}/s0.pkl", "m/w0/{method}/n{nsig}/s1.pkl"]
-    inputs, window, seeds = p.stack_job_args("test")
-    assert inputs(job)["bkg_flow"] == [f"work/ci/resonant/bkg_flow/w{w}/n600/s{s}.pt" for w in (1, 2) for s in (0, 1)]
-    assert window(job) == "3.3 3.7 3.3 3.7 3.35 3.65 3.35 3.65" and seeds(job) == "0 1 0 1"
+    args = p.train_job_args("test")
+    assert args["inputs"](job)["bkg_flow"] == [f"work/ci/resonant/bkg_flow/w{w}/n600/s{s}.pt"
+                                               for w in (1, 2) for s in (0, 1)]
+    assert args["window"](job) == "3.3 3.7 3.3 3.7 3.35 3.65 3.35 3.65" and args["seeds"](job) == "0 1 0 1"
+    assert args["index"](job) == "1 1 2 2" and (args["k"], args["fit_width"]) == (2, 0.4)
+    one = p.train_job_args(None)  # supervised: one model per job
+    assert "inputs" not in one and one["window"](W(window=1, method="supervised", seed=1)) == "3.3 3.7"
     score = p.stack_score_inputs(W(method="supervised", nsig=600))
     assert score["model"][0] == "work/ci/resonant/models/w1/supervised/nall/s0.pkl" and len(score["test"]) == 4
     bench = p.train_benchmarks()
     assert "benchmarks/ci/train/wstack/anode/n600/sstack.tsv" in bench
     assert "benchmarks/ci/train_kfold/wstack/cwola/n600/sstack.tsv" in bench
     assert len([b for b in bench if "/anode/" in b]) == 2  # test-set windows and k-fold windows
+    assert "benchmarks/ci/train/wstack/iad/n600/sstack.tsv" in bench  # HGB methods: one job too
+    assert "benchmarks/ci/train/w2/supervised/nall/s1.tsv" in bench
     only_seed = plan(stack=["seed"])
     assert only_seed.method_job() == "w{window}/{method}/n{nsig}/sstack"
     assert [(m.window, m.seed) for m in only_seed.method_members(W(window=1, method="anode", nsig=600))] == [

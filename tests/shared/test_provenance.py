@@ -10,7 +10,7 @@ from hepad.provenance import closure, code_version
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 # the steps the rules run (workflow/rules/*.smk: code_version(...))
-STEPS = ["hepad.resonant.steps:make_data", "hepad.resonant.steps:train", "hepad.resonant.steps:train_kfold",
+STEPS = ["hepad.resonant.steps:make_data", "hepad.resonant.steps:train", "hepad.resonant.bumphunt.hunt:bumphunt",
          "hepad.resonant.steps:score", "hepad.resonant.steps:evaluate", "hepad.resonant.aggregate:aggregate",
          "hepad.resonant.compute:account", "hepad.calo.steps:heatmap", "hepad.calo.steps:train_flow"]
 
@@ -27,7 +27,9 @@ def test_closures_follow_imports_lazy_ones_included():
     train = names("hepad.resonant.steps:train")
     # function-level imports of train() and of window_inputs() it calls; "hepad.classifiers.hgb:..." strings
     assert {"resonant/methods/anode.py", "resonant/registry.py", "classifiers/hgb.py", "training.py"} <= train
-    assert "resonant/kfold.py" not in train and "resonant/kfold.py" in names("hepad.resonant.steps:train_kfold")
+    # the fold models: trained by train, unpickled by score (which imports their class to check it)
+    assert "resonant/kfold.py" in train and "resonant/kfold.py" in names("hepad.resonant.steps:score")
+    assert "resonant/kfold.py" not in ev and "resonant/bumphunt/fit.py" not in train
     assert not any(n.startswith("resonant/") for n in names("hepad.calo.steps:heatmap"))
 
 
@@ -44,7 +46,7 @@ def test_an_edit_changes_exactly_the_steps_that_import_it(tmp_path):
         assert changed == {t for t in STEPS if module in names(t)}, module
         assert changed, f"no step imports {module}?"
         before = after
-    assert {t.split(":")[1] for t in STEPS if "resonant/kfold.py" in names(t)} == {"train_kfold"}
+    assert {t.split(":")[1] for t in STEPS if "resonant/kfold.py" in names(t)} == {"train", "score"}
 
 
 def test_unknown_target_is_an_error():

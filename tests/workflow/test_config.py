@@ -65,7 +65,7 @@ def test_a_missing_required_key_is_named_without_printing_the_section():
     assert str(e.value) == "config: resonant.seeds: missing; it is required (the schema has no default for it)"
     cfg = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
     cfg["resonant"]["seedz"] = [0]
-    with pytest.raises(InputError, match=r"^config: resonant.seedz: unknown key .*expected one of classifier, "):
+    with pytest.raises(InputError, match=r"^config: resonant.seedz: unknown key .*expected one of bumphunt, classifier, "):
         check(cfg)
 
 

@@ -38,31 +38,27 @@ def test_paper_dry_run_lists_every_job(tmp_path):
             if covered[w] or not METHODS[m].needs & {"extra_bkg", "signal"}]
     # methods that do not read the mock data (supervised) train once per window and seed; in the
     # windows without extra background the k-fold job writes the scores itself (no score job).
-    # resonant.stack [seed] (the default): a method with torch models (ANODE, R-ANODE; the HGB
-    # classifiers are not) trains the 10 seeds of one window and n_sig as one stack, k folds each
-    # in the k-fold windows; one score job scores the 10 seeds' models of one (window, method, n_sig).
-    stacked = {m for m in r["methods"] if METHODS[m].stackable(method_options(m, r))}
-    assert stacked == {"anode", "ranode"} and r.get("stack", ["seed"]) == ["seed"]
-    per_nsig = lambda m: n_nsig if "data" in METHODS[m].needs else 1  # noqa: E731
-    n_train = sum(n_seed * per_nsig(m) for w, m in runs if covered[w] and m not in stacked)
-    n_stack = sum(per_nsig(m) for w, m in runs if covered[w] and m in stacked)
-    n_kfold = sum(n_seed * n_nsig for w, m in runs if not covered[w] and m not in stacked)
-    n_kfold_stack = sum(n_nsig for w, m in runs if not covered[w] and m in stacked)
+    # resonant.stack [seed] (the default): one job trains the 10 seeds of one (window, method,
+    # n_sig): ANODE and R-ANODE as one stack of 10 x 5 fold models, the HGB methods one after
+    # another; one score job scores the 10 seeds' models. Supervised: one model per job.
+    assert r.get("stack", ["seed"]) == ["seed"]
+    reads = lambda m: "data" in METHODS[m].needs  # noqa: E731
+    n_train = sum(n_nsig for w, m in runs if covered[w] and reads(m))
+    n_simulated = sum(n_seed for w, m in runs if covered[w] and not reads(m))
+    n_kfold = sum(n_nsig for w, m in runs if not covered[w])
     n_keys = len(runs) * n_nsig * n_seed
     n_files = 2 + 3 * (cfg.get("calo", {}).get("source") == "calogan")  # LHCO R&D + extra QCD; CaloGAN
     expected = {"download_dataset": n_files, "prepare_dijets": 2, "split_samples": 1, "inject_signal": n_nsig * n_seed,
-                "make_testset": sum(covered), "train": n_train, "train_stack": n_stack, "train_kfold": n_kfold,
-                "train_kfold_stack": n_kfold_stack, "score": sum(n_nsig for w, m in runs if covered[w]),
+                "make_testset": sum(covered), "train": n_train, "train_simulated": n_simulated, "train_kfold": n_kfold,
+                "score": sum(n_nsig for w, m in runs if covered[w]),
                 "metrics": n_keys, "train_bkg_flow": n_win * n_nsig, "train_sigma": n_nsig,
-                "validate_template": n_win * 2, "aggregate_resonant": 1, "compute_accounting": 1, "all": 1}  # fmt: skip
+                "validate_template": n_win * 2, "bumphunt": 1, "aggregate_resonant": 1, "compute_accounting": 1, "all": 1}  # fmt: skip
     counts = job_counts(proc.stdout)
     assert {k: counts.get(k) for k in expected} == expected
-    assert (n_win, n_nsig, n_seed, sum(covered), n_train, n_stack, n_kfold, n_kfold_stack) == \
-        (9, 6, 10, 1, 250, 12, 1440, 96)
+    assert (n_win, n_nsig, n_seed, sum(covered), n_train, n_simulated, n_kfold) == (9, 6, 10, 1, 36, 10, 240)
     # one model per job before stacking: 370 train + 2400 k-fold + 540 sideband flow + 60 SIGMA jobs
-    n_training = sum(counts[k] for k in ("train", "train_stack", "train_kfold", "train_kfold_stack",
-                                         "train_bkg_flow", "train_sigma"))
-    assert n_training == 1858 < 3370 / 1.8
+    n_training = sum(counts[k] for k in ("train", "train_simulated", "train_kfold", "train_bkg_flow", "train_sigma"))
+    assert n_training == 346 < 3370 / 9
     print("paper DAG, jobs per rule:", {k: v for k, v in counts.items() if k != "total"}, "total", counts["total"])
     assert proc.stderr.count("skipped in window") == 0  # reported once when a run starts, not at every parse
     assert sum(v for k, v in counts.items() if k != "total") == counts["total"]

@@ -102,6 +102,29 @@ def comparable(run: Path) -> dict:
                                                            "calo/lifetimes.csv")}}
 
 
+def check_bumphunt(res: Path) -> None:
+    """The bump hunt of the CI run: the injected window stands out for the IAD and CATHODE; the
+    background-only (n_sig = 0) significances look like N(0, 1)."""
+    rows = read_summary(res / "bumphunt.csv")
+    assert {r["method"] for r in rows} == {"iad", "cwola", "anode", "cathode", "sigma"}  # not supervised, R-ANODE
+    assert {(r["estimate"], r["eps"]) for r in rows} == {(e, x) for e in ("fit", "template") for x in ("0.1", "0.01", "0.001")}
+    z = lambda **k: [float(r["z_local"]) for r in rows if all(r[c] == v for c, v in k.items())]  # noqa: E731
+    # the signal at 3.5 TeV: all in window 1 [3.3, 3.7], half in window 0 [3.1, 3.5] (IAD: window 1 only)
+    for method, estimate in (("iad", "template"), ("cathode", "template"), ("cathode", "fit")):
+        med = {w: np.nanmedian(z(method=method, nsig="600", window=w, estimate=estimate, eps="0.01")) for w in "01"
+               if z(method=method, window=w)}
+        print(f"bump hunt, {method}: median {estimate} Z at eps 0.01, n_sig 600, per window: {med}")
+        assert max(med, key=med.get) == "1" and med["1"] > 1
+    # the sideband fit: unbiased; the template: its mismodelling (2 x 32 flows, 3 epochs) is absorbed by
+    # the systematic measured on these same runs, which leaves Z near +0.8 with a small spread
+    for estimate, (mean, std) in {"fit": ((-0.6, 0.6), (0.4, 1.8)), "template": ((-1.2, 1.2), (0.0, 1.2))}.items():
+        null = np.array([v for v in z(nsig="0", estimate=estimate) if np.isfinite(v)])
+        print(f"bump hunt, n_sig = 0, {estimate}: {len(null)} finite Z, mean {null.mean():.2f}, std {null.std():.2f}")
+        assert len(null) >= 24 and mean[0] < null.mean() < mean[1] and std[0] < null.std() < std[1]
+    calibration = read_summary(res / "bumphunt_calibration.csv")
+    assert {r["method"] for r in calibration} == {"iad", "cwola", "anode", "cathode", "sigma"}
+
+
 def test_lint_is_clean(tmp_path):
     proc = snakemake(tmp_path, "--lint")
     assert "Congratulations" in proc.stdout + proc.stderr
@@ -116,7 +139,7 @@ def test_ci_workflow_end_to_end_and_reproducible(tmp_path):
     assert list(rows[0]) == SUMMARY_COLUMNS
     # window 0 lies partly outside the extra background: IAD and supervised are skipped there and the
     # other 5 methods are evaluated by k-fold on the window's own events; window 1 has all 7 methods
-    assert len(rows) == (5 + 7) * 1 * 2  # methods x n_sig x seeds
+    assert len(rows) == (5 + 7) * 2 * 2  # methods x n_sig x seeds
     assert {r["evaluation"] for r in rows if r["window"] == "0"} == {"kfold2"}
     assert {r["evaluation"] for r in rows if r["window"] == "1"} == {"test"}
     assert {r["method"] for r in rows if r["window"] == "0"} == {"cwola", "anode", "cathode", "ranode", "sigma"}
@@ -127,18 +150,21 @@ def test_ci_workflow_end_to_end_and_reproducible(tmp_path):
         assert int(r["n_sig_test"]) == int(scores["label"].sum())
     figs = a / "results" / "ci" / "figures"
     for name, panels in (("sic_w0", 1), ("sic_w1", 1), ("max_sic_vs_window", 1), ("max_sic_vs_nsig", 1),
-                         ("training_cost", 1), ("flow_losses", 2), ("template_w1_cathode_n600_s0", 5),
-                         ("template_w0_sigma_n600_s0", 5), ("calo_example_showers", 2)):
+                         ("training_cost", 1), ("flow_losses", 2), ("template_w1_cathode_n0_s0", 5),
+                         ("template_w0_sigma_n0_s0", 5), ("calo_example_showers", 2), ("bumphunt_scan_fit", 2),
+                         ("bumphunt_scan_template", 2), ("bumphunt_calibration", 2), ("bumphunt_spectrum_w1", 1)):
         assert_figure(figs / f"{name}.png", panels)
     assert (figs / "sic_w0.png").read_bytes() != (figs / "sic_w1.png").read_bytes()
     assert all(float(r["max_sic"]) > 1 for r in rows if r["method"] in ("iad", "cathode") and r["window"] == "1")
-    for rule in ("toy_dijets", "aggregate_resonant", "train/w1/iad/n600/s0", "train_kfold/w0/cwola/n600/s0",
-                 "train_bkg_flow/w0/n600/sstack", "train_sigma/n600/sstack"):  # resonant.stack: [seed] by default
+    for rule in ("toy_dijets", "aggregate_resonant", "train/w1/iad/n600/sstack", "train_kfold/w0/cwola/n600/sstack",
+                 "train/w1/supervised/nall/s0", "train_bkg_flow/w0/n600/sstack", "train_sigma/n600/sstack",
+                 "score/w1/anode/n0/sstack", "bumphunt"):  # resonant.stack: [seed] by default
         assert (a / "benchmarks" / "ci" / f"{rule}.tsv").exists()
     # density methods: one sideband flow per (window, n_sig, seed) shared by ANODE, CATHODE, R-ANODE;
     # one SIGMA model per (n_sig, seed); the compute table counts them
     compute = {r["method"]: r for r in read_summary(a / "results" / "ci" / "resonant" / "compute_by_method.csv")}
-    assert compute["cathode"]["n_flows"] == compute["anode"]["n_flows"] == "4" and compute["sigma"]["n_flows"] == "2"
+    assert compute["cathode"]["n_flows"] == compute["anode"]["n_flows"] == "8" and compute["sigma"]["n_flows"] == "4"
+    check_bumphunt(a / "results" / "ci" / "resonant")
     closure = read_summary(a / "results" / "ci" / "resonant" / "template_closure.csv")
     assert {(r["window"], r["method"]) for r in closure} == {(w, m) for w in "01" for m in ("cathode", "sigma")}
     assert all(0.4 < float(r["closure_auc"]) < 0.6 for r in closure)

@@ -96,6 +96,38 @@ rule template_closure:
 
 
 # what `rule all` asks for besides summary.csv (only what the configured methods produce)
+BUMPHUNT_FIGS = ["bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig", "bumphunt_calibration"] + [
+    f"bumphunt_spectrum_w{w}" for w in P.window_ids]
+
+
+rule bumphunt:
+    """The bump hunt's answer: local significance per window, method, n_sig, seed, eps and background
+    estimate (template, sideband fit) from the out-of-fold data scores; calibration on n_sig = 0."""
+    input:
+        [P.data_scores(k) for k in P.bumphunt_keys],
+    output:
+        csv=report(f"{RESULTS}/resonant/bumphunt.csv", caption="../report/bumphunt.rst", category="Bump hunt"),
+        calibration=report(f"{RESULTS}/resonant/bumphunt_calibration.csv", caption="../report/bumphunt.rst",
+                           category="Bump hunt"),
+        png=[report(f"{FIGS}/{name}.png", caption="../report/bumphunt.rst", category="Bump hunt",
+                    labels={"figure": name}) for name in BUMPHUNT_FIGS],
+        pdf=[f"{FIGS}/{name}.pdf" for name in BUMPHUNT_FIGS],
+    params:
+        eps=" ".join(map(str, config["resonant"]["bumphunt"]["eps"])),
+        figdir=lambda wc, output: os.path.dirname(output.pdf[0]),
+        code=code_version("hepad.resonant.bumphunt.hunt:bumphunt"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/bumphunt.log",
+    benchmark:
+        f"{BENCH}/bumphunt.tsv"
+    shell:
+        "hepad bumphunt --scores {input} --eps {params.eps} --out {output.csv} --calibration {output.calibration}"
+        " --figures {params.figdir} > {log} 2>&1"
+
+
 RESONANT_TARGETS = [f"{RESULTS}/resonant/summary.csv", f"{RESULTS}/resonant/compute_by_method.csv"]
+RESONANT_TARGETS += [f"{RESULTS}/resonant/bumphunt.csv"] if P.bumphunt_keys else []
 RESONANT_TARGETS += [f"{FIGS}/flow_losses.png"] if P.loss_files() else []
 RESONANT_TARGETS += [f"{RESULTS}/resonant/template_closure.csv"] if P.validation_keys else []

@@ -1,7 +1,7 @@
 # The bump hunt: per window x method x n_sig x seed. Where window w, method m, n_sig n, seed s is
-# trained: `rule train`, or `rule train_stack` with the other windows and seeds of resonant.stack
-# when the method trains torch models (`train_kfold` in windows without extra background); scored:
-# `rule score` (one job for the models of one training stack).
+# trained: `rule train` with the other windows and seeds of its job (resonant.stack; `train_kfold` in
+# windows without extra background; `train_simulated` for supervised); scored: `rule score` (one job
+# for the models of one training job); its significance: `rule bumphunt` (aggregate.smk).
 # Paths and target lists come from hepad.resonant.plan (P), the shared models from its registry.
 from hepad.resonant.registry import SHARED_MODELS
 
@@ -86,104 +86,46 @@ for _sm in SHARED_MODELS.values():
             " --model {output.model} --losses {output.losses} --checkpoint {params.checkpoint} > {log} 2>&1"
 
 
-rule train:
-    """Fit method {method} in window {window} on the mock data of (nsig, seed); its inputs are the
-    samples and shared models of the method's `needs` (P.train_inputs)."""
-    input:
-        unpack(P.train_inputs),
-    output:
-        model=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.pkl",
-        info=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
-    wildcard_constraints:
-        window=P.window_pattern("test"),
-        method=P.stacked_methods(False),
-        nsig=r"\d+|all",
-    params:
-        window=P.window_bounds,
-        inputs=lambda wc, input: flags(dict(input.items())),
-        options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
-        device=config["device"],
-        code=code_version("hepad.resonant.steps:train"),
-    threads: config["threads"]["train"]
-    resources:
-        gpu=lambda wc: P.gpu(wc.method),
-    conda:
-        ENV
-    log:
-        f"{LOGS}/train/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
-    shell:
-        "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
-        " --seed {wildcards.seed} {params.inputs} --options '{params.options}' --device {params.device}"
-        " --model {output.model} --info {output.info} > {log} 2>&1"
+# A method's training: k fold models per (window, n_sig, seed) (resonant.kfold, hepad.resonant.kfold);
+# each writes the out-of-fold scores of the data in its fit range (the bump hunt's input). Windows
+# with a test set (`train`): the fold models, scored on the test set by `score`; windows without
+# (`train_kfold`): the out-of-fold SR scores are the evaluation. One job trains a method's models of
+# every window and seed of resonant.stack (default [window, seed]; [] = one model per job): the
+# methods with torch models as one stack (hepad.stacking; each model as if trained alone, up to
+# float rounding), the HGB ones one after another.
+_MODEL = f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}"
+_SCORES = f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz"
+_DATA_SCORES = f"{RESULTS}/resonant/data_scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz"
+_TRAIN = ("hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
+          " --window-index {params.index} --seed {params.seeds} {params.inputs} --options '{params.options}'"
+          " --kfold {params.k} --fit-width {params.fit_width} --device {params.device} --checkpoint {params.checkpoint}")
+_OPTIONS = lambda wc: json.dumps(P.options[wc.method], sort_keys=True)
+_FLAGS = lambda wc, input: flags(dict(input.items()))
+_test, _kfold, _one = P.train_job_args("test"), P.train_job_args("kfold"), P.train_job_args(None)
 
 
-rule train_kfold:
-    """Window {window} has no test set (no extra background there): method {method} is trained on k
-    folds of the window's SR data and writes the out-of-fold scores itself (hepad.resonant.kfold)."""
-    input:
-        unpack(P.train_inputs),
-    output:
-        scores=f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
-        info=f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json",
-    wildcard_constraints:
-        window=P.window_pattern("kfold"),
-        method=P.stacked_methods(False),
-    params:
-        window=P.window_bounds,
-        inputs=lambda wc, input: flags(dict(input.items())),
-        options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
-        k=P.kfold,
-        device=config["device"],
-        code=code_version("hepad.resonant.steps:train_kfold"),
-    threads: config["threads"]["train"]
-    resources:
-        gpu=lambda wc: P.gpu(wc.method),
-    conda:
-        ENV
-    log:
-        f"{LOGS}/train_kfold/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train_kfold/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.tsv"
-    shell:
-        "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
-        " --seed {wildcards.seed} {params.inputs} --options '{params.options}' --device {params.device}"
-        " --kfold {params.k} --scores {output.scores} --info {output.info} > {log} 2>&1"
+if P.window_pattern("test") != "(?!)":
 
-
-# Stacked training jobs (resonant.stack, methods with torch models): `train_stack` trains the models
-# of method {method} at n_sig {nsig} in every test-set window and seed of the stack as one stack
-# (hepad.stacking); `train_kfold_stack` the same in the k-fold windows, k folds per model. One
-# output file per model, as `train` / `train_kfold` write them; each as if trained alone, up to
-# float rounding. (Rules exist only where they have models to train.)
-STACKED = bool(P.method_dims()) and P.stacked_methods(True) != "(?!)"
-_stack_inputs, _stack_window, _stack_seeds = P.stack_job_args("test")
-_kstack_inputs, _kstack_window, _kstack_seeds = P.stack_job_args("kfold")
-
-if STACKED and P.window_pattern("test") != "(?!)":
-
-    rule train_stack:
+    rule train:
+        """Method {method} at n_sig {nsig}: the fold models of every test-set window and seed of its
+        job (P.method_members); inputs: the samples and shared models of the method's `needs`."""
         input:
-            unpack(_stack_inputs),
+            unpack(_test.pop("inputs")),
         output:
-            model=P.method_outputs(f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.pkl"),
-            info=P.method_outputs(f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json"),
+            model=P.method_outputs(f"{_MODEL}.pkl"),
+            info=P.method_outputs(f"{_MODEL}.json"),
+            data_scores=P.method_outputs(_DATA_SCORES),
         wildcard_constraints:
             window=P.window_pattern("test"),
-            method=P.stacked_methods(True),
-            nsig=r"\d+|all",
         params:
-            window=_stack_window,
-            seeds=_stack_seeds,
-            inputs=lambda wc, input: flags(dict(input.items())),
-            options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
+            **_test,
+            inputs=_FLAGS,
+            options=_OPTIONS,
             checkpoint=f"{WORK}/resonant/models/train/{P.method_job()}.ckpt",
-            device=config["device"],
-            code=code_version("hepad.resonant.steps:train_stack"),
+            code=code_version("hepad.resonant.steps:train"),
         threads: config["threads"]["train"]
         resources:
-            gpu=1,
+            gpu=lambda wc: P.gpu(wc.method),
         conda:
             ENV
         log:
@@ -191,35 +133,31 @@ if STACKED and P.window_pattern("test") != "(?!)":
         benchmark:
             f"{BENCH}/train/{P.method_job()}.tsv"
         shell:
-            "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
-            " --seed {params.seeds} {params.inputs} --options '{params.options}' --device {params.device}"
-            " --model {output.model} --info {output.info} --checkpoint {params.checkpoint} > {log} 2>&1"
+            f"{_TRAIN} --model {{output.model}} --info {{output.info}} --data-scores {{output.data_scores}} > {{log}} 2>&1"
 
 
-if STACKED and P.window_pattern("kfold") != "(?!)":
+if P.window_pattern("kfold") != "(?!)":
 
-    rule train_kfold_stack:
+    rule train_kfold:
+        """Windows without a test set (no extra background there): method {method}'s fold models of
+        every such window and seed of its job write the out-of-fold SR scores, their evaluation."""
         input:
-            unpack(_kstack_inputs),
+            unpack(_kfold.pop("inputs")),
         output:
-            scores=P.method_outputs(f"{RESULTS}/resonant/scores/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.npz",
-                                    "kfold"),
-            info=P.method_outputs(f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}.json", "kfold"),
+            scores=P.method_outputs(_SCORES, "kfold"),
+            info=P.method_outputs(f"{_MODEL}.json", "kfold"),
+            data_scores=P.method_outputs(_DATA_SCORES, "kfold"),
         wildcard_constraints:
             window=P.window_pattern("kfold"),
-            method=P.stacked_methods(True),
         params:
-            window=_kstack_window,
-            seeds=_kstack_seeds,
-            inputs=lambda wc, input: flags(dict(input.items())),
-            options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
-            k=P.kfold,
+            **_kfold,
+            inputs=_FLAGS,
+            options=_OPTIONS,
             checkpoint=f"{WORK}/resonant/models/train_kfold/{P.method_job()}.ckpt",
-            device=config["device"],
-            code=code_version("hepad.resonant.steps:train_kfold"),
+            code=code_version("hepad.resonant.steps:train"),
         threads: config["threads"]["train"]
         resources:
-            gpu=1,
+            gpu=lambda wc: P.gpu(wc.method),
         conda:
             ENV
         log:
@@ -227,10 +165,36 @@ if STACKED and P.window_pattern("kfold") != "(?!)":
         benchmark:
             f"{BENCH}/train_kfold/{P.method_job()}.tsv"
         shell:
-            "hepad --threads {threads} train --method {wildcards.method} --window {params.window}"
-            " --seed {params.seeds} {params.inputs} --options '{params.options}' --device {params.device}"
-            " --kfold {params.k} --scores {output.scores} --info {output.info} --checkpoint {params.checkpoint}"
-            " > {log} 2>&1"
+            f"{_TRAIN} --scores {{output.scores}} --info {{output.info}} --data-scores {{output.data_scores}} > {{log}} 2>&1"
+
+
+rule train_simulated:
+    """A method trained on simulation only (supervised), once per (window, seed) for every n_sig:
+    one model, no data scores."""
+    input:
+        unpack(P.train_inputs),
+    output:
+        model=f"{WORK}/resonant/models/w{{window}}/{{method}}/nall/s{{seed}}.pkl",
+        info=f"{WORK}/resonant/models/w{{window}}/{{method}}/nall/s{{seed}}.json",
+    wildcard_constraints:
+        window=P.window_pattern("test"),
+    params:
+        **_one,
+        inputs=_FLAGS,
+        options=_OPTIONS,
+        checkpoint=f"{WORK}/resonant/models/w{{window}}/{{method}}/nall/s{{seed}}.ckpt",
+        code=code_version("hepad.resonant.steps:train"),
+    threads: config["threads"]["train"]
+    resources:
+        gpu=lambda wc: P.gpu(wc.method),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/train/w{{window}}/{{method}}/nall/s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train/w{{window}}/{{method}}/nall/s{{seed}}.tsv"
+    shell:
+        f"{_TRAIN} --model {{output.model}} --info {{output.info}} > {{log}} 2>&1"
 
 
 rule score:

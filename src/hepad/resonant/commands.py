@@ -105,31 +105,23 @@ def _lists(k: int, flags: dict) -> dict:
 
 def _train(a):
     from hepad.errors import InputError
-    from hepad.resonant.steps import train, train_kfold, train_stack
+    from hepad.resonant.steps import train
 
-    k = len(a.model or a.scores or [None])  # one model, or a stack of k (resonant.stack): per-model lists
+    k = len(a.info)  # one model, or a stack of k members (resonant.stack): per-member lists
     if len(a.window) % 2:
         raise InputError(f"--window: {len(a.window)} numbers; expected pairs LO HI")
     keys = _input_keys()
-    lists = _lists(k, {"--window": list(zip(a.window[::2], a.window[1::2])), "--seed": a.seed, "--info": a.info,
-                          **{_flag(key): getattr(a, key) for key in keys}})
+    lists = _lists(k, {"--window": list(zip(a.window[::2], a.window[1::2])), "--seed": a.seed,
+                       "--window-index": a.window_index, **{_flag(key): getattr(a, key) for key in keys}})
+    outs = {name: v for name in ("info", "model", "scores", "data_scores") if (v := getattr(a, name))}
+    for name, v in outs.items():
+        if len(v) != k:
+            raise InputError(f"{_flag(name)}: {len(v)} files for {k} members; expected one per --info")
+    if ("model" in outs) == ("scores" in outs):
+        raise InputError("train: expected --model (windows with a test set) or --scores (k-fold windows), not both")
     paths = [{key: lists[_flag(key)][j] for key in keys if _flag(key) in lists} for j in range(k)]
-    options = _options(a.options)
-    if a.kfold:
-        if len(a.scores or []) != k or a.model:
-            raise InputError("train --kfold: one --scores file per model, no --model")
-        train_kfold(a.method, lists["--window"], paths, options, lists["--seed"], a.device, a.kfold, a.scores,
-                    lists["--info"], a.checkpoint or f"{lists['--info'][0]}.ckpt")
-    elif not a.model:
-        raise InputError("train: --model is required (or --kfold K with --scores)")
-    elif k > 1:
-        if not a.checkpoint:
-            raise InputError("train: several --model (a stack) need --checkpoint")
-        train_stack(a.method, lists["--window"], paths, options, lists["--seed"], a.device, a.model, lists["--info"],
-                    a.checkpoint)
-    else:
-        (lo, hi), seed, info = lists["--window"][0], lists["--seed"][0], lists["--info"][0]
-        train(a.method, lo, hi, paths[0], options, seed, a.device, a.model[0], info)
+    train(a.method, lists["--window"], paths, _options(a.options), lists["--seed"], a.device, a.kfold, a.fit_width,
+          lists["--window-index"], outs, a.checkpoint)
 
 
 def _score(a):
@@ -167,8 +159,16 @@ def _aggregate(a):
 def _compute_accounting(a):
     from hepad.resonant.compute import account
 
-    stack = dict(item.split("=", 1) for item in a.stack)
-    account(a.benchmarks, a.jobs, a.methods, a.figure, {d: v.split(",") for d, v in stack.items()})
+    from hepad.errors import InputError
+
+    stack: dict = {}
+    for item in a.stack:  # rule:dim=v1,v2
+        rule, sep, rest = item.partition(":")
+        dim, eq, values = rest.partition("=")
+        if not (sep and eq and values):
+            raise InputError(f"--stack {item!r}: expected RULE:WILDCARD=V1,V2")
+        stack.setdefault(rule, {})[dim] = values.split(",")
+    account(a.benchmarks, a.jobs, a.methods, a.figure, stack)
 
 
 def _flow_losses(a):
@@ -264,20 +264,24 @@ def add_commands(sub) -> None:
         s.add_argument("--checkpoint", required=True, help="written each epoch; resumed from if present")
         s.set_defaults(func=_train_shared, shared_model=shared.name)
 
-    s = sub.add_parser("train", help="fit one method in one window; several models (a stack) with lists")
+    s = sub.add_parser("train", help="fit a method in a window (k fold models); several members (a stack) with lists")
     s.add_argument("--method", required=True)
     s.add_argument("--window", type=float, nargs="+", required=True, metavar="LO HI",
-                   help="signal region(s) [lo, hi) in TeV (one, or one per model)")
+                   help="signal region(s) [lo, hi) in TeV (one, or one per member)")
+    s.add_argument("--window-index", type=int, nargs="+", required=True, help="index of each window in the scan")
     inputs(s, _input_keys(), many=True)
     s.add_argument("--options", default="{}", help="method options as JSON")
     s.add_argument("--seed", type=int, nargs="+", required=True)
     s.add_argument("--device", default="auto")
-    s.add_argument("--kfold", type=int, default=0,
-                   help="k > 0: no test set in this window; train k times and write the out-of-fold scores (--scores)")
-    s.add_argument("--model", nargs="+", help="the trained method(s) (without --kfold): one file per model")
-    s.add_argument("--scores", nargs="+", help="out-of-fold scores of the SR data (with --kfold; one per model)")
-    s.add_argument("--info", nargs="+", required=True, help="bookkeeping JSON (one per model)")
-    s.add_argument("--checkpoint", help="a stack's checkpoint: written each epoch, resumed from if present")
+    s.add_argument("--kfold", type=int, required=True, help="fold models per member (resonant.kfold, >= 2)")
+    s.add_argument("--fit-width", type=float, required=True,
+                   help="TeV on each side of the SR whose data events are folded and scored (the bump hunt's fit range)")
+    s.add_argument("--info", nargs="+", required=True, help="bookkeeping JSON, one per member")
+    s.add_argument("--model", nargs="+", help="the fold models, one file per member (windows with a test set)")
+    s.add_argument("--scores", nargs="+", help="out-of-fold scores of the SR data, one per member (no test set)")
+    s.add_argument("--data-scores", nargs="+", help="out-of-fold scores of the fit range's data, one per member "
+                   "(the bump hunt's input; methods that read the data)")
+    s.add_argument("--checkpoint", required=True, help="written during training, resumed from if present")
     s.set_defaults(func=_train)
 
     s = sub.add_parser("score", help="score a window's test set with a trained method (several: lists)")
@@ -320,8 +324,9 @@ def add_commands(sub) -> None:
     s.add_argument("--jobs", required=True, help="CSV, one row per training job")
     s.add_argument("--methods", required=True, help="CSV, one row per method")
     s.add_argument("--figure", required=True, help="figure path without extension")
-    s.add_argument("--stack", nargs="*", default=[], metavar="WILDCARD=V1,V2",
-                   help="values of the stacked wildcards (resonant.stack): a stacked job's time is divided among them")
+    s.add_argument("--stack", nargs="*", default=[], metavar="RULE:WILDCARD=V1,V2",
+                   help="values of the stacked wildcards (resonant.stack) per training rule: a stacked job's time "
+                        "is divided among them")
     s.set_defaults(func=_compute_accounting)
 
     s = sub.add_parser("flow-losses", help="figure of the shared models' per-epoch losses")

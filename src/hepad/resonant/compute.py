@@ -85,11 +85,16 @@ def by_method(jobs: list[dict]) -> list[dict]:
 
 
 def account(benchmarks: list[str], jobs_csv: str, methods_csv: str, figure: str,
-            stack: dict[str, list[str]] | None = None) -> list[dict]:
-    """`stack`: the values of each stacked wildcard (resonant.stack), e.g. {"seed": ["0", "1"]}."""
+            stack: dict[str, dict[str, list[str]]] | None = None) -> list[dict]:
+    """`stack`: per training rule, the values of each stacked wildcard (resonant.stack), e.g.
+    {"train": {"window": ["1", "2"], "seed": ["0", "1"]}}."""
     from hepad.resonant import plots
 
-    jobs = [row for p in benchmarks for row in unstack(read_benchmark(p), stack or {})]
+    stack = stack or {}
+    jobs = []
+    for p in benchmarks:
+        job = read_benchmark(p)
+        jobs += unstack(job, stack.get(job["rule"], {}))
     methods = by_method(jobs)
     plots.training_cost(methods, figure)
     write_csv(jobs_csv, jobs, JOB_COLUMNS, fmt=".4g")

@@ -1,25 +1,37 @@
-"""k-fold evaluation in a window without extra background (on the real LHCO data only 3.3-3.7 TeV
-has it): there is no independent test set, so the window's own SR data are scored out of fold.
+"""k-fold training: a method that reads the mock data is k fold models per (window, n_sig, seed)
+(k = resonant.kfold), so that every data event it scores was never in its training.
 
-The SR data events are split into k folds (fixed by the seed); for each fold the method is trained
-on the mock data without that fold's SR events (sidebands untouched) and scores the fold. The
-training job writes these out-of-fold scores itself, in the format of `score`'s output. The shared
-models (sideband flow, SIGMA) are trained once, as in every other window.
+The data events of the window's fit range [lo - fit_width, hi + fit_width) (its SR and the sidebands
+the bump hunt fits) are split into k folds, fixed by the seed; fold model i trains on the mock data
+without fold i's events and scores fold i. Out-of-fold scores of the data feed the bump hunt
+(hepad.resonant.bumphunt); the labelled test set is scored by the mean of the k models' scores (the
+SIC); in a window without a test set the SR part of the out-of-fold scores is the evaluation. A
+method that does not read the data (supervised) is one model.
+
+Methods with a background reference (Method.reference) get, per fold, reference events that fold
+never trained on: a fresh template drawn with another seed (CATHODE, SIGMA), or the fold's share of
+the extra background in the SR, held out of its training (IAD). Each fold's data and reference
+scores are mapped through that fold's reference CDF (fraction of reference events scoring lower),
+so one threshold means one background efficiency in every fold.
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from hepad.errors import InputError
+from hepad.io.atomic import atomic_path
 from hepad.resonant.formats.table import Dijets
 from hepad.resonant.methods.base import Method, WindowInputs
 
 log = logging.getLogger(__name__)
+
+REFERENCE_SEED = 104_729  # added to the seed: a fresh template, not the one a fold trained on
 
 
 def folds(n: int, k: int, seed: int) -> np.ndarray:
@@ -27,42 +39,118 @@ def folds(n: int, k: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, 11]).permutation(n) % k
 
 
-def train_kfold(cls: type[Method], options: dict, device: str, wins: list[WindowInputs], seeds: list[int], k: int,
-                checkpoint: str) -> list[tuple[np.ndarray, Dijets, dict]]:
-    """Method `cls` trained on k folds of each member's window (wins[j], seeds[j]); the k x members
-    models are one stack when the method has torch models (Method.stackable), else trained one by
-    one (checkpoints `{checkpoint}.{j}.fold{i}`). Per member: (out-of-fold scores, the SR data events
-    they belong to, the training info)."""
-    if cls.needs & {"extra_bkg", "signal"}:
-        raise InputError(f"{cls.name}: needs extra simulated samples in the window; it cannot be evaluated "
-                         "by k-fold on the window's own events")
+class FoldModels:
+    """The fold models of one (window, method, n_sig, seed); scores the test set with their mean."""
+
+    def __init__(self, models: list[Method]):
+        self.models = models
+        self.name, self.needs, self.score_needs = models[0].name, models[0].needs, models[0].score_needs
+
+    def attach(self, shared: dict) -> None:
+        for m in self.models:
+            m.attach(shared)
+
+    def score(self, d: Dijets) -> np.ndarray:
+        return np.mean([m.score(d) for m in self.models], axis=0)
+
+    def save(self, path) -> None:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            pickle.dump(self, f)
+
+
+@dataclass
+class Trained:
+    """One member of a training job: its models, the out-of-fold data scores (bump hunt) and the info."""
+
+    models: FoldModels
+    data_scores: dict | None  # hepad.resonant.bumphunt.scores contract, without window/nsig (the job knows them)
+    sr_scores: np.ndarray | None  # out-of-fold raw scores of the SR data (the evaluation without a test set)
+    sr_events: Dijets | None
+    info: dict
+
+
+def _cdf(reference: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Fraction of `reference` scoring lower than or equal to each of `s`."""
+    return np.searchsorted(np.sort(reference), s, side="right") / len(reference)
+
+
+def train_folds(cls: type[Method], options: dict, device: str, wins: list[WindowInputs], seeds: list[int], k: int,
+                fit_width: float, checkpoint: str) -> list[Trained]:
+    """Method `cls` for each member (wins[j], seeds[j]): k fold models (one if it does not read the
+    data), all members' models as one stack when the method has torch models (Method.stackable),
+    else one by one (checkpoints `{checkpoint}.{j}.{i}`)."""
     if k < 2:
         raise InputError(f"kfold = {k}; expected at least 2 folds")
+    k = k if cls.reads_data() else 1
     t0 = time.perf_counter()
     methods, fold_wins, plans = [], [], []
     for j, (win, seed) in enumerate(zip(wins, seeds)):
-        sr = np.flatnonzero(win.data.in_range(win.lo, win.hi))
-        fold = folds(len(sr), k, seed)
-        plans.append((sr, fold))
+        fit_lo, fit_hi = win.lo - fit_width, win.hi + fit_width
+        fit = np.flatnonzero(win.data.in_range(fit_lo, fit_hi)) if k > 1 else np.zeros(0, int)
+        fold = folds(len(fit), k, seed)
+        extra = np.flatnonzero(win.extra_bkg.in_range(win.lo, win.hi)) if cls.reference == "extra_bkg" else None
+        extra_fold = None if extra is None else folds(len(extra), k, seed + 1)
+        plans.append((fit_lo, fit_hi, fit, fold, extra, extra_fold))
         for i in range(k):
-            keep = np.ones(len(win.data), dtype=bool)
-            keep[sr[fold == i]] = False
-            methods.append(cls(options, seed, device, checkpoint=f"{checkpoint}.{j}.fold{i}"))
-            fold_wins.append(replace(win, data=win.data[keep]))
-    if cls.stackable(options):
-        cls.train_stack(methods, fold_wins, checkpoint)
+            fw = win
+            if k > 1:
+                fw = replace(win, data=_without(win.data, fit[fold == i]))
+            if extra is not None:
+                fw = replace(fw, extra_bkg=_without(win.extra_bkg, extra[extra_fold == i]))
+            methods.append(cls(options, seed, device, checkpoint=f"{checkpoint}.{j}.{i}"))
+            fold_wins.append(fw)
+    if cls.stackable(options) and len(methods) > 1:
+        infos = cls.train_stack(methods, fold_wins, checkpoint)
     else:
-        for m, fw in zip(methods, fold_wins):
-            m.train(fw)
+        infos = [m.train(fw) for m, fw in zip(methods, fold_wins)]
     seconds = (time.perf_counter() - t0) / len(wins)
     out = []
-    for j, (win, seed, (sr, fold)) in enumerate(zip(wins, seeds, plans)):
-        score = np.empty(len(sr))
-        for i in range(k):
-            m = methods[j * k + i]
-            score[fold == i] = m.score(win.data[sr[fold == i]])
-        log.info("%s: %d folds scored (%d SR events)", methods[j * k].tag(win), k, len(sr))
-        info = {"method": cls.name, "seed": seed, "sr_lo": win.lo, "sr_hi": win.hi, "evaluation": f"kfold{k}",
-                "train_seconds": seconds, "stack_size": len(wins) * (k if cls.stackable(options) else 1)}
-        out.append((score, win.data[sr], info))
+    for j, (win, seed, plan) in enumerate(zip(wins, seeds, plans)):
+        mine = slice(j * k, (j + 1) * k)
+        info = {"method": cls.name, "seed": seed, "sr_lo": win.lo, "sr_hi": win.hi, "kfold": k, "train_seconds": seconds,
+                "stack_size": len(methods) if cls.stackable(options) and len(methods) > 1 else 1,
+                "folds": [{key: v for key, v in fi.items() if key not in ("method", "seed", "sr_lo", "sr_hi")}
+                          for fi in infos[mine]]}
+        models = FoldModels(methods[mine])
+        if k == 1:
+            out.append(Trained(models, None, None, None, info))
+            continue
+        data, sr_scores, sr_events = _out_of_fold(cls, options, device, win, seed, plan, methods[mine], fold_wins[mine])
+        out.append(Trained(models, data, sr_scores, sr_events, info))
     return out
+
+
+def _without(d: Dijets, drop: np.ndarray) -> Dijets:
+    keep = np.ones(len(d), dtype=bool)
+    keep[drop] = False
+    return d[keep]
+
+
+def _out_of_fold(cls, options, device, win, seed, plan, models, fold_wins):
+    """Each fit-range data event scored by the fold model that never saw it; with a reference, per
+    fold through its reference CDF. Returns (data-scores dict, raw SR scores, SR events)."""
+    fit_lo, fit_hi, fit, fold, extra, extra_fold = plan
+    events = win.data[fit]
+    raw = np.empty(len(fit))
+    score = np.empty(len(fit))
+    reference = []
+    for i, (m, fw) in enumerate(zip(models, fold_wins)):
+        mine = fold == i
+        raw[mine] = m.score(events[mine])
+        if cls.reference is None:
+            score[mine] = raw[mine]
+            continue
+        if cls.reference == "template":
+            ref_events = cls(options, seed + REFERENCE_SEED, device).template(fw, fw.signal_region(fw.data, "data"))
+        else:  # the extra background in the SR this fold did not train on
+            ref_events = win.extra_bkg[extra[extra_fold == i]]
+        ref = m.score(ref_events)
+        score[mine] = _cdf(ref, raw[mine])
+        reference.append(_cdf(ref, ref))
+    sr = events.in_range(win.lo, win.hi)
+    log.info("%s: %d fit-range data events scored out of fold (%d folds)", models[0].tag(win), len(fit), len(models))
+    data = {"score": score, "mjj": events.mjj, "is_signal": events.label == 1,
+            "reference_score": np.concatenate(reference) if reference else np.zeros(0),
+            "sr_lo": win.lo, "sr_hi": win.hi, "fit_lo": fit_lo, "fit_hi": fit_hi, "method": cls.name, "seed": seed,
+            "route": "fit" if cls.reference is None else "both"}
+    return data, raw[sr], events[sr]

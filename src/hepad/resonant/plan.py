@@ -109,9 +109,6 @@ class ResonantPlan:
         ids = [str(w) for w in self.window_ids if self.evaluation[w] == evaluation]
         return "|".join(ids) or "(?!)"  # (?!) matches nothing
 
-    def kfold(self, wc) -> int:
-        return self.r["kfold"]
-
     def skipped_lines(self) -> list[str]:
         return [f"hepad: {m} skipped in window {w} {list(self.windows[w])} TeV: it needs extra simulated background "
                 f"there, and the extra background covers only {list(self.extra_range)} TeV" for w, m in self.skipped]
@@ -185,7 +182,7 @@ class ResonantPlan:
     def train_inputs(self, wc) -> dict:
         """Inputs of the training job of (window, method, nsig, seed): the samples and shared models
         of the method's `needs`, keyed by those names (also the CLI flags: --data, --bkg-flow, ...)."""
-        samples = {"data": None if wc.nsig == "all" else self.mock_data(wc), "extra_bkg": self.pool("extra_train"),
+        samples = {"data": None if getattr(wc, "nsig", "all") == "all" else self.mock_data(wc), "extra_bkg": self.pool("extra_train"),
                    "signal": self.pool("signal_train")}
         out = {}
         for key in sorted(_methods()[wc.method].needs):
@@ -196,20 +193,14 @@ class ResonantPlan:
         """The shared models the method scores with (its `score_needs`)."""
         return {k: self.shared(k, wc) for k in sorted(_methods()[wc.method].score_needs)}
 
-    # ---- a method's jobs in test-set windows: one model each, or a stack (resonant.stack) ----
+    # ---- a method's jobs: the models of every window and seed of resonant.stack ----
     # With resonant.stack [window, seed], one job per (method, n_sig) trains the models of every
-    # test-set window and seed as one stack (methods with torch models: Method.stackable), and one
-    # job per (method, n_sig) scores them all (every method). k-fold windows: one job per model.
+    # test-set window and seed (one more for the k-fold windows): as one stack when the method has
+    # torch models (Method.stackable), else one after another; one job per (method, n_sig) scores
+    # them. [] : one model per job. Supervised (no data) is one model per job.
     def method_dims(self) -> list[str]:
         """The wildcards of a method's models that share one training (and scoring) job."""
         return [d for d in ("window", "seed") if d in self.stack]
-
-    def stacked(self, method: str) -> bool:
-        return bool(self.method_dims()) and _methods()[method].stackable(self.options[method])
-
-    def stacked_methods(self, stacked: bool) -> str:
-        """Regex of the methods whose models are (not) trained as stacks."""
-        return "|".join(m for m in self.r["methods"] if self.stacked(m) == stacked) or "(?!)"
 
     def method_job(self) -> str:
         """Path tail of a method's job: w{window}/{method}/n{nsig}/s{seed}, stacked wildcards as 'stack'."""
@@ -230,18 +221,22 @@ class ResonantPlan:
         keep = SimpleNamespace(**{k: f"{{{k}}}" for k in ("window", "method", "nsig", "seed")})
         return [template.format(**vars(m)) for m in self.method_members(keep, evaluation)]
 
-    def stack_job_args(self, evaluation: str):
-        """Input and params functions of a stacked training job: (inputs per `needs` key, one path
-        per member; '--window lo hi ...'; '--seed s ...')."""
-        members = lambda wc: self.method_members(wc, evaluation)  # noqa: E731
+    def train_job_args(self, evaluation: str | None) -> dict:
+        """Param functions of a training rule: per member the window '--window lo hi ...', its index,
+        its seed; k, the fit width and the device; and (evaluation test or kfold: a job of several
+        members) its input function "inputs", per `needs` key one path per member. None: one model."""
+        members = (lambda wc: [wc]) if evaluation is None else (lambda wc: self.method_members(wc, evaluation))  # noqa: E731
+        out = {"window": lambda wc: " ".join(self.window_bounds(m) for m in members(wc)),
+               "index": lambda wc: " ".join(str(m.window) for m in members(wc)),
+               "seeds": lambda wc: " ".join(str(m.seed) for m in members(wc)),
+               "k": self.r["kfold"], "fit_width": self.r["bumphunt"]["fit_width"], "device": self.config["device"]}
+        if evaluation is not None:
+            def inputs(wc) -> dict:
+                per = [self.train_inputs(m) for m in members(wc)]
+                return {k: [m[k] for m in per] for k in per[0]}
 
-        def inputs(wc) -> dict:
-            per = [self.train_inputs(m) for m in members(wc)]
-            return {k: [m[k] for m in per] for k in per[0]}
-
-        window = lambda wc: " ".join(self.window_bounds(m) for m in members(wc))  # noqa: E731
-        seeds = lambda wc: " ".join(str(m.seed) for m in members(wc))  # noqa: E731
-        return inputs, window, seeds
+            out["inputs"] = inputs
+        return out
 
     def stack_score_inputs(self, wc) -> dict:
         """Inputs of a scoring job: per member its model and test set, and its shared models."""
@@ -251,6 +246,16 @@ class ResonantPlan:
             out[k] = [self.shared(k, m) for m in members]
         return out
 
+    def data_scores(self, key: dict) -> str:
+        return "{results}/resonant/data_scores/w{window}/{method}/n{nsig}/s{seed}.npz".format(results=self.results, **key)
+
+    @property
+    def bumphunt_keys(self) -> list[dict]:
+        """The bump hunt's runs: every key of a method that reads the data (not supervised: it is
+        trained on simulation, not a search) and scores the sidebands (not R-ANODE)."""
+        methods = _methods()
+        return [k for k in self.keys if methods[k["method"]].reads_data() and methods[k["method"]].scores_sidebands]
+
     def metrics(self, key: dict) -> str:
         return "{work}/resonant/metrics/w{window}/{method}/n{nsig}/s{seed}.json".format(work=self.work, **key)
 
@@ -258,7 +263,7 @@ class ResonantPlan:
         """Benchmark files of every training job: methods (test-set or k-fold windows) and shared models."""
         out = []
         for w, m, n, s in self.train_keys:
-            job = (self.method_job() if self.stacked(m) else "w{window}/{method}/n{nsig}/s{seed}").format(
+            job = (self.method_job() if n != "all" else "w{window}/{method}/n{nsig}/s{seed}").format(
                 window=w, method=m, nsig=n, seed=s)
             out.append(f"{self.bench}/{'train' if self.evaluation[w] == 'test' else 'train_kfold'}/{job}.tsv")
         out = list(dict.fromkeys(out))  # a stack: one file for its members
@@ -268,8 +273,17 @@ class ResonantPlan:
         return out
 
     def stack_values(self) -> str:
-        """`dim=v1,v2 ...` of the stacked wildcards: the members a stacked job's time is divided among."""
-        return " ".join(f"{d}={','.join(map(str, self._values(d)))}" for d in self.stack)
+        """`rule:dim=v1,v2 ...` of the stacked wildcards per training rule: the members a stacked job's
+        time is divided among (a method's jobs in test-set or in k-fold windows; the shared models)."""
+        windows = {e: [w for w in self.window_ids if self.evaluation[w] == e] for e in ("test", "kfold")}
+        values = {"train": {**self._dim_values(), "window": windows["test"]},
+                  "train_kfold": {**self._dim_values(), "window": windows["kfold"]},
+                  **{sm.rule: self._dim_values() for sm in SHARED_MODELS.values()}}
+        return " ".join(f"{rule}:{d}={','.join(map(str, v[d]))}" for rule, v in values.items() for d in self.stack
+                        if v[d])
+
+    def _dim_values(self) -> dict:
+        return {d: self._values(d) for d in ("window", "nsig", "seed")}
 
     def loss_files(self) -> list[str]:
         """MODEL=FILE of every shared model's per-epoch losses (the flow_losses figure)."""

@@ -1,8 +1,9 @@
 """The steps of the resonant study, one function per workflow rule (hepad.resonant.commands calls
 these).
 
-Where window w, method m, n_sig n, seed s is trained: `train()` (or `train_kfold()` in a window
-without a test set); scored: `score()`; its metrics: `evaluate()`.
+Where window w, method m, n_sig n, seed s is trained: `train()` (its k fold models and out-of-fold
+data scores, hepad.resonant.kfold; several members as one stack); scored: `score()`; its metrics:
+`evaluate()`.
 """
 
 from __future__ import annotations
@@ -120,72 +121,50 @@ def window_inputs(method: str, lo: float, hi: float, paths: dict[str, str], devi
     return cls, win
 
 
-def train(method: str, lo: float, hi: float, paths: dict[str, str], options: dict, seed: int, device: str,
-          out_model: str, out_info: str) -> dict:
-    """Train `method` in [lo, hi) on the samples and shared models in `paths` (keys of its `needs`)."""
-    cls, win = window_inputs(method, lo, hi, paths, device)
-    m = cls(options, seed, device, checkpoint=f"{out_model}.ckpt")
-    info = {**m.train(win), "evaluation": "test"}
-    log.info("%s [%s, %s] TeV seed %d: trained in %.1f s", method, lo, hi, seed, info["train_seconds"])
-    m.save(out_model)
-    _write_json(out_info, info)
-    _remove_checkpoints(out_model)
-    return info
-
-
-def train_stack(method: str, windows: list[tuple[float, float]], paths: list[dict[str, str]], options: dict,
-                seeds: list[int], device: str, out_models: list[str], out_infos: list[str], checkpoint: str) -> list[dict]:
-    """Train several models of `method` (windows[k], paths[k], seeds[k]) as one stack (resonant.stack):
-    each as `train` would alone, up to float rounding. `checkpoint`: the stack's, resumed from after a kill."""
-    from hepad.resonant.methods import METHODS
-
-    if method in METHODS and not METHODS[method].stackable(options):
-        raise InputError(f"{method}: {len(out_models)} models in one job, but its models cannot be trained as one "
-                         "stack (an HGB classifier); expected one --model")
-    tables: dict = {}
-    members = [window_inputs(method, lo, hi, p, device, tables) for (lo, hi), p in zip(windows, paths)]
-    cls = members[0][0]
-    methods = [cls(options, seed, device) for seed in seeds]
-    infos = cls.train_stack(methods, [win for _, win in members], checkpoint)
-    for m, info, out_model, out_info in zip(methods, infos, out_models, out_infos):
-        log.info("%s [%s, %s] TeV seed %d: trained in a stack of %d, %.1f s per model", method, info["sr_lo"],
-                 info["sr_hi"], m.seed, len(methods), info["train_seconds"])
-        m.save(out_model)
-        _write_json(out_info, {**info, "evaluation": "test"})
-    Path(checkpoint).unlink(missing_ok=True)
-    return infos
-
-
-def train_kfold(method: str, windows: list[tuple[float, float]], paths: list[dict[str, str]], options: dict,
-                seeds: list[int], device: str, k: int, out_scores: list[str], out_infos: list[str],
-                checkpoint: str) -> list[dict]:
-    """Windows without a test set: train k times per model (hepad.resonant.kfold; several models and
-    their folds as one stack when the method has torch models) and write the out-of-fold scores of
-    each window's SR data, in the format of `score`. `checkpoint`: resumed from after a kill."""
-    from hepad.resonant.kfold import train_kfold as fit_folds
+def train(method: str, windows: list[tuple[float, float]], paths: list[dict[str, str]], options: dict,
+          seeds: list[int], device: str, k: int, fit_width: float, window_ids: list[int], outs: dict[str, list[str]],
+          checkpoint: str) -> list[dict]:
+    """Train `method` for each member: window windows[k] (index window_ids[k]), inputs paths[k] (keys of
+    its `needs`), seed seeds[k]; k fold models each (hepad.resonant.kfold), all members' models as one
+    stack when the method has torch models. `outs` (one path per member): "info" (bookkeeping JSON),
+    "model" (the fold models, for the test set; windows with a test set) or "scores" (out-of-fold SR
+    scores, the evaluation of a window without a test set), and "data_scores" (the bump hunt's input;
+    methods that read the data). `checkpoint`: resumed from after a kill."""
+    from hepad.resonant.bumphunt.scores import write_data_scores
+    from hepad.resonant.kfold import train_folds
 
     tables: dict = {}
     members = [window_inputs(method, lo, hi, p, device, tables) for (lo, hi), p in zip(windows, paths)]
     cls = members[0][0]
-    trained = fit_folds(cls, options, device, [win for _, win in members], seeds, k, checkpoint)
-    for (s, events, info), out_score, out_info in zip(trained, out_scores, out_infos):
-        _write_scores(out_score, s, events, f"{method} k-fold")
-        _write_json(out_info, info)
+    trained = train_folds(cls, options, device, [win for _, win in members], seeds, k, fit_width, checkpoint)
+    for j, (t, w) in enumerate(zip(trained, window_ids)):
+        info = {**t.info, "evaluation": "test" if "model" in outs else f"kfold{t.info['kfold']}"}
+        if "model" in outs:
+            t.models.save(outs["model"][j])
+        if "scores" in outs:
+            _write_scores(outs["scores"][j], t.sr_scores, t.sr_events, f"{method} k-fold")
+        if "data_scores" in outs:
+            write_data_scores(outs["data_scores"][j], **t.data_scores, window=w, nsig=_n_sig(paths[j]["data"]))
+        _write_json(outs["info"][j], info)
+        log.info("%s [%s, %s] TeV seed %d: %d model(s) trained, %.1f s per member", method, info["sr_lo"],
+                 info["sr_hi"], info["seed"], info["kfold"], info["train_seconds"])
     for f in Path(checkpoint).parent.glob(f"{Path(checkpoint).name}*"):
         f.unlink()
-    return [info for _, _, info in trained]
+    return [t.info for t in trained]
 
 
-def _remove_checkpoints(out: str) -> None:
-    """The output is written: its training checkpoints ({out}.ckpt*) have nothing left to resume."""
-    for f in Path(out).parent.glob(f"{Path(out).name}.ckpt*"):
-        f.unlink()
+def _n_sig(data: str) -> int:
+    import h5py
+
+    with h5py.File(data, "r") as f:
+        return int(f.attrs["n_sig"])
 
 
 def score(models: list[str], tests: list[str], outs: list[str], shared: list[dict[str, str]]) -> None:
     """Scores of each window's test set (CPU) with each trained model: models[k] scores tests[k] into
     outs[k] with the shared models of `shared[k]` (paths by name). One process for many models: the
     libraries are imported once, each test set and shared model read once."""
+    from hepad.resonant.kfold import FoldModels
     from hepad.resonant.methods import Method
     from hepad.resonant.registry import SHARED_MODELS
 
@@ -198,6 +177,8 @@ def score(models: list[str], tests: list[str], outs: list[str], shared: list[dic
 
     for model, test, out, paths in zip(models, tests, outs, shared):
         m = Method.load(model)
+        if not isinstance(m, FoldModels):
+            raise InputError(f"{model}: holds a {type(m).__name__}; expected the fold models `hepad train` writes")
         m.attach({k: read(k, SHARED_MODELS[k].load, p) for k, p in paths.items() if p})
         t = read("test", read_table, test)
         _write_scores(out, m.score(t), t, f"{model} on {test}")
@@ -218,6 +199,15 @@ def evaluate(scores: str, info: str, data: str, window: int, n_sig: int, min_bkg
         label, s = z["label"], z["score"]
     row = {"window": window, "nsig": n_sig, **json.loads(Path(info).read_text())}
     row.update(truth_counts(read_table(data), row["sr_lo"], row["sr_hi"]))
+    if not (label == 1).any():  # k-fold evaluation of background-only data (n_sig = 0): no efficiency to measure
+        log.warning("%s: no signal events among the %d scored (n_sig = %d): SIC and AUC are NaN", scores, len(label),
+                    n_sig)
+        row.update({k: float("nan") for k in ("max_sic", "sic_tpr_0.2", "sic_tpr_0.3", "sic_fpr_1e-3", "auc")},
+                   n_sig_test=0, n_bkg_test=len(label), sic_min_bkg=min_bkg, **{"sic_tpr_0.2_is_lower_bound": 0,
+                                                                                 "sic_tpr_0.3_is_lower_bound": 0})
+        row["sic_grid"] = [None] * len(metrics.TPR_GRID)
+        _write_json(out, row)
+        return row
     row.update(metrics.summarize(label, s, min_bkg))
     row["sic_grid"] = [None if not np.isfinite(v) else float(v) for v in metrics.sic_on_grid(label, s, min_bkg=min_bkg)]
     _write_json(out, row)

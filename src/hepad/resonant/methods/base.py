@@ -71,6 +71,11 @@ class Method(ABC):
     # pickle, given back to score() through attach().
     score_needs: ClassVar[frozenset[str]] = frozenset()
     trains_flow: ClassVar[bool] = False  # fits a flow of its own (its training job asks for a GPU)
+    # background sample it trains against, for the bump hunt's template estimate (hepad.resonant.kfold):
+    # "template" (a fresh one per fold), "extra_bkg" (its held-out share per fold) or None
+    reference: ClassVar[str | None] = None
+    # its score is defined outside the SR (the bump hunt's sideband fit needs the sidebands scored)
+    scores_sidebands: ClassVar[bool] = True
     Options: ClassVar[type[Options]] = Options
     checkpoint: str | None = None
 
@@ -106,6 +111,8 @@ class Method(ABC):
         """train() for a stack: the job's time is divided equally among its members."""
         t0 = time.perf_counter()
         extras = cls.fit_stack(methods, wins, checkpoint)
+        for m, w in zip(methods, wins):
+            m.shared = {k: w.model(k) for k in m.score_needs}  # score() works right after training
         seconds = (time.perf_counter() - t0) / len(methods)
         return [{"method": m.name, "seed": m.seed, "sr_lo": w.lo, "sr_hi": w.hi, "train_seconds": seconds,
                  "stack_size": len(methods), **(e or {})} for m, w, e in zip(methods, wins, extras)]
@@ -128,6 +135,7 @@ class Method(ABC):
         """fit() plus the bookkeeping written next to the model."""
         t0 = time.perf_counter()
         extra = self.fit(win) or {}
+        self.shared = {k: win.model(k) for k in self.score_needs}  # score() works right after training
         return {"method": self.name, "seed": self.seed, "sr_lo": win.lo, "sr_hi": win.hi,
                 "train_seconds": time.perf_counter() - t0, **extra}
 
@@ -219,6 +227,7 @@ class TemplateMethod(ClassifierMethod):
     """A classifier of SR data (class 1) vs a background template sampled in the SR (class 0)."""
 
     Options = TemplateOptions
+    reference = "template"
 
     @abstractmethod
     def template(self, win: WindowInputs, sr: Dijets) -> Dijets: ...

@@ -7,6 +7,7 @@ from hepad.resonant.methods.base import ClassifierMethod, WindowInputs
 class IAD(ClassifierMethod):
     name = "iad"
     needs = frozenset({"data", "extra_bkg"})
+    reference = "extra_bkg"
 
     def samples(self, win: WindowInputs):
         if win.extra_bkg is None:
