@@ -130,8 +130,9 @@ def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, fi
     plots.loglik(bkg, sig, figdir / "calo_loglik")
     plots.jacobian(bkg, sig, rows, figdir / "calo_jacobian")
     models = _load_supervised(supervised or {})
-    if models and set(signal_showers or {}) != set(signals):
-        raise InputError("calo-heatmap: --signal-showers must name the same (mass, z) samples as --signal")
+    if models and (background_showers is None or set(signal_showers or {}) != set(signals)):
+        raise InputError("calo-heatmap: --supervised needs --background-showers and --signal-showers naming the "
+                         "same (mass, z) samples as --signal")
     b_sup = _supervised(models, background_showers)
     for (mass, z), sc in sorted(sig.items()):
         s_sup = _supervised(models, signal_showers[(mass, z)])
