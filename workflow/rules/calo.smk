@@ -210,8 +210,8 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
             signal=plan.tagged(C, calo_scores),
             showers=plan.tagged(C, calo_showers),
             supervised=" ".join(f"{m}:{CALO}/models/supervised_{n}.pt" for n, m in SUP.items()),
-            life=(" --lifetime-scores " + plan.tagged(C, calo_scores, LIFE) + " --lifetime-showers "
-                  + plan.tagged(C, calo_showers, LIFE)) if LIFE else "",
+            life=(f"--lifetime-scores {plan.tagged(C, calo_scores, LIFE)}"
+                  f" --lifetime-showers {plan.tagged(C, calo_showers, LIFE)}") if LIFE else "",
             taus=" ".join(str(t) for t in C["taus"]),
             n=C["lifetime_showers"],
             seed=C["seed"],
@@ -229,7 +229,7 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
         shell:
             "hepad --threads {threads} calo-lifetimes --background {input.background}"
             " --background-showers {input.background_showers} --signal {params.signal}"
-            " --signal-showers {params.showers} --supervised {params.supervised}{params.life} --taus {params.taus}"
+            " --signal-showers {params.showers} --supervised {params.supervised} {params.life} --taus {params.taus}"
             " --n-showers {params.n} --seed {params.seed} --min-bkg {params.min_bkg} {params.jacobian}"
             " --csv {output.csv} --figdir {params.figdir} > {log} 2>&1"
 
