@@ -24,7 +24,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from hepad.errors import InputError, TrainingDiverged
 from hepad.io.atomic import atomic_path
-from hepad.training import (FitResult, TrainConfig, _load_checkpoint, _patience_exhausted, _update_best, fingerprint,
+from hepad.training import (FitResult, TrainConfig, lr_at, _load_checkpoint, _patience_exhausted, _update_best, fingerprint,
                             make_optimizer, resolve_device, write_history)
 
 log = logging.getLogger(__name__)
@@ -191,9 +191,8 @@ def fit_stack(
         if not len(active):
             break
         te = time.perf_counter()
-        if cfg.lr_schedule == "cosine":
-            for group in opt.opt.param_groups:
-                group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
+        for group in opt.opt.param_groups:
+            group["lr"] = lr_at(cfg, epoch)
         stack.train()
         perm = _padded([tr_off[j] + torch.randperm(int(tr_n[j]), generator=gens[j]) for j in active], device)
         total = torch.zeros(k, device=device)

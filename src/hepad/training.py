@@ -21,12 +21,12 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from hepad.errors import TrainingDiverged
+from hepad.errors import InputError, TrainingDiverged
 from hepad.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "FitResult", "TrainingDiverged", "fit", "evaluate", "ensemble", "resolve_device",
+__all__ = ["TrainConfig", "FitResult", "TrainingDiverged", "fit", "evaluate", "ensemble", "lr_at", "resolve_device",
            "seed_everything", "write_history"]
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -52,8 +52,16 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     optimizer: str = "adam"  # adam | adamw
-    lr_schedule: str = "constant"  # constant | cosine (decays to 0 over `epochs`; set per epoch, resume-safe)
+    lr_schedule: str = "constant"  # constant | cosine | halving (set per epoch from the epoch number: resume-safe)
+    milestones: tuple[int, ...] = ()  # halving: lr / 2 from each of these epochs on (0-based epoch index)
     eval_batch_size: int = 8192
+
+    def __post_init__(self):
+        self.milestones = tuple(self.milestones)
+        ok = all(isinstance(m, int) and m >= 1 for m in self.milestones) and list(self.milestones) == sorted(set(self.milestones))
+        if self.lr_schedule not in ("constant", "cosine", "halving") or not ok or (self.lr_schedule == "halving") != bool(self.milestones):
+            raise InputError(f"lr_schedule {self.lr_schedule!r} with milestones {list(self.milestones)}: expected constant, "
+                             "cosine, or halving with increasing epochs >= 1 (milestones only with halving)")
 
 
 @dataclass
@@ -82,6 +90,16 @@ def evaluate(model: torch.nn.Module, loss_fn: LossFn, data: Sequence[torch.Tenso
         batch = [t[idx] for t in data]
         total += float(loss_fn(model, batch)) * len(batch[0])
     return total / max(n, 1)
+
+
+def lr_at(cfg: TrainConfig, epoch: int) -> float:
+    """Learning rate of 0-based `epoch`: constant; cosine (to 0 over `epochs`); halving (CaloFlow:
+    lr * 0.5**k, k the number of `milestones` <= epoch)."""
+    if cfg.lr_schedule == "cosine":
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
+    if cfg.lr_schedule == "halving":
+        return cfg.lr * 0.5 ** sum(epoch >= m for m in cfg.milestones)
+    return cfg.lr
 
 
 def make_optimizer(params, cfg: TrainConfig):
@@ -131,9 +149,8 @@ def fit(
     t0 = time.perf_counter() - result.seconds
     for epoch in range(start_epoch, cfg.epochs):
         te = time.perf_counter()
-        if cfg.lr_schedule == "cosine":
-            for group in opt.param_groups:
-                group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
+        for group in opt.param_groups:
+            group["lr"] = lr_at(cfg, epoch)
         model.train()
         perm = torch.randperm(n, generator=gen).to(device)
         total = torch.zeros((), device=device)

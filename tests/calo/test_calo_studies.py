@@ -11,7 +11,7 @@ import pytest
 from hepad.calo import studies, toy
 from hepad.calo.lifetimes import displacement_weights, lifetime_sample
 from hepad.calo.showers import Showers, read_showers, write_showers
-from hepad.calo.sources import extract_signal, member_name
+from hepad.calo.sources import extract_signal, find_member
 from hepad.errors import InputError
 from test_calo_showers import cli_error  # pytest (prepend import mode) puts tests/calo on sys.path
 
@@ -56,11 +56,15 @@ def test_lifetime_mix_of_scores_equals_mixing_showers():
     np.testing.assert_array_equal(lifetime_sample(fake, w, 300, rng).energy, mixed)
 
 
-def test_member_name_lists_the_archive():
-    names = ["sig/m5_z0.33.hdf5", "sig/m5_z1.44.hdf5"]
-    assert member_name(names, "*m{mass}_z{z}.hdf5", "a.zip", mass="5", z="1.44") == "sig/m5_z1.44.hdf5"
-    with pytest.raises(InputError, match=r"0 members match.*members: sig/m5_z0.33.hdf5, sig/m5_z1.44.hdf5"):
-        member_name(names, "*mass{mass}*", "a.zip", mass="5", z="1.44")
+def test_find_member_by_base_name_lists_the_archive():
+    names = ["sig/neg_91_5GeV.hdf5", "sig/pos_20_5GeV.hdf5"]
+    assert find_member(names, "pos_20_5GeV.hdf5", "a.zip", "k") == "sig/pos_20_5GeV.hdf5"
+    assert find_member(names, "sig/neg_91_5GeV.hdf5", "a.zip", "k") == "sig/neg_91_5GeV.hdf5"
+    assert find_member(names, "zero_5GeV.hdf5", "a.zip", "k", required=False) is None
+    with pytest.raises(InputError, match=r"0 members named 'zero_5GeV.hdf5' \(k\).*members: sig/neg_91_5GeV.hdf5, sig/pos"):
+        find_member(names, "zero_5GeV.hdf5", "a.zip", "k")
+    with pytest.raises(InputError, match="2 members named"):
+        find_member(names + ["other/pos_20_5GeV.hdf5"], "pos_20_5GeV.hdf5", "a.zip", "k")
 
 
 def test_extract_signal_from_zip(tmp_path):
@@ -68,7 +72,7 @@ def test_extract_signal_from_zip(tmp_path):
     write_showers(tmp_path / "m5_z0.33.hdf5", s)
     with zipfile.ZipFile(tmp_path / "files.zip", "w") as z:
         z.write(tmp_path / "m5_z0.33.hdf5", "files_fixed_disp/m5_z0.33.hdf5")
-    assert extract_signal(tmp_path / "files.zip", "*m{mass}_z{z}.hdf5", "5", "0.33", tmp_path / "out.h5") == 20
+    assert extract_signal(tmp_path / "files.zip", "m5_z0.33.hdf5", tmp_path / "out.h5") == 20
     got = read_showers(tmp_path / "out.h5")  # the member's showers, voxel for voxel (float32 on disk)
     for a, b in zip(got.layers, s.layers):
         np.testing.assert_array_equal(a, b.astype(np.float32))
@@ -83,8 +87,8 @@ def _hepad(*args):
 def test_cli_bad_input_is_one_line_and_leaves_no_output(tmp_path):
     (tmp_path / "bad.zip").write_bytes(b"not a zip")
     out = tmp_path / "out.h5"
-    p = _hepad("calo-prepare", "--input", str(tmp_path / "bad.zip"), "--zip-member-pattern", "*{mass}*{z}*",
-               "--mass", "5", "--z", "0.33", "--out", str(out))
+    p = _hepad("calo-prepare", "--input", str(tmp_path / "bad.zip"), "--member", "neg_91_5GeV.hdf5",
+               "--out", str(out))
     assert p.returncode == 2 and p.stderr.startswith("error: ") and p.stderr.count("\n") == 1, p.stderr
     assert "bad.zip" in p.stderr and not out.exists()
     p = _hepad("calo-heatmap", "--background", str(tmp_path / "missing.npz"), "--signal", "5:1.44:x.npz",
@@ -100,8 +104,7 @@ def _member_zip(tmp_path, raw_member: bytes, name="files_fixed_disp/m5_z0.33.hdf
 
 
 def _prepare_argv(archive, out):
-    return ["calo-prepare", "--input", str(archive), "--zip-member-pattern", "*m{mass}_z{z}.hdf5", "--mass", "5",
-            "--z", "0.33", "--out", str(out)]
+    return ["calo-prepare", "--input", str(archive), "--member", "m5_z0.33.hdf5", "--out", str(out)]
 
 
 def test_zip_member_with_bad_crc_names_archive_and_member(tmp_path, capsys):

@@ -171,11 +171,15 @@ def test_ci_workflow_end_to_end_and_reproducible(tmp_path):
     # CaloFlow study: the contract files (2 masses x 3 displacements, 2 masses x 3 lifetimes x 3 scores)
     calo = a / "results" / "ci" / "calo"
     heat = read_summary(calo / "heatmap.csv")
-    assert list(heat[0])[:5] == ["mass_gev", "z_m", "max_sic", "auc", "max_sic_nofloor"] and len(heat) == 6
+    # per cell: unsup, and sup and combined for each of the 2 supervised MLPs
+    assert list(heat[0])[:5] == ["mass_gev", "z_m", "max_sic", "auc", "max_sic_nofloor"] and len(heat) == 6 * 5
     life = read_summary(calo / "lifetimes.csv")
     assert list(life[0])[:7] == ["mass_gev", "tau_ns", "auc", "max_sic", "sic_at_rej_1e2", "sic_at_rej_1e3", "method"]
-    assert len(life) == 2 * 3 * 3 and {r["method"] for r in life} == {"unsup", "sup"}
-    assert all(float(r["max_sic"]) > 3 for r in heat if float(r["z_m"]) == 1.44)  # decays deep inside: anomalous
+    assert len(life) == 2 * 3 * 5 and {r["method"] for r in life} == {"unsup", "sup", "combined"}
+    assert {r["lifetime_source"] for r in life} == {"reweighted fixed-displacement samples"}  # the toy has none
+    assert all(float(r["max_sic"]) > 3 for r in heat if float(r["z_m"]) == 1.44 and r["method"] == "unsup")
+    life_log = (a / "logs" / "ci" / "calo" / "lifetimes.log").read_text()
+    assert life_log.count(" combined(") == 2 * 3 * 2 and life_log.count("showers from reweighted") == 2 * 3
     for name in ("calo_heatmap", "calo_loglik", "calo_jacobian", "calo_lifetime_sic", "calo_sup_vs_unsup"):
         from matplotlib.image import imread
 

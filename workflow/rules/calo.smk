@@ -7,12 +7,21 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
     from hepad.calo import plan
 
     C = config["calo"]
-    plan.check(C)
     CALO = f"{WORK}/calo"
     CALO_FIGS = f"{RESULTS}/figures"
     CHI = plan.chi_samples(C)
     SUP = plan.sup_samples(C)
-    CALO_SAMPLES = ["photons_train", "photons_test", *CHI, *SUP]
+    LIFE, LIFE_SRC = {}, {}  # lifetime samples of the public data, when present (else: reweighting)
+    try:  # a bad config or a member missing from the signal archive stops here with one line
+        plan.check(C)
+        if C["source"] == "calogan":
+            CHI_MEMBERS, LIFE_SRC = plan.calogan_signals(C, load_manifest(MANIFEST).get(C["calogan"]["signal_zip"]),
+                                                         DATA_DIR)
+            LIFE = {n: mt for n, mt in plan.life_samples(C).items() if n in LIFE_SRC}
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    CALO_SAMPLES = ["photons_train", "photons_test", *CHI, *SUP, *LIFE]
     calo_showers = lambda name: f"{CALO}/showers/{name}.h5"
     calo_scores = lambda name: f"{RESULTS}/calo/scores/{name}.npz"
 
@@ -41,13 +50,13 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
         rule calo_prepare:
             """Validated copy of a public CaloGAN-layout file (or of one member of the signal zip)."""
             input:
-                lambda wc: dataset_path(plan.calogan_file(C, wc.sample)),
+                lambda wc: dataset_path(plan.calogan_file(C, wc.sample, LIFE_SRC)),
             output:
                 calo_showers("{sample}"),
             wildcard_constraints:
                 sample="|".join(CALO_SAMPLES),
             params:
-                args=lambda wc: plan.calogan_args(C, wc.sample),
+                args=lambda wc: plan.calogan_args(wc.sample, CHI_MEMBERS, LIFE_SRC),
                 code=code_version("hepad.calo.sources:convert", "hepad.calo.sources:extract_signal"),
             conda:
                 ENV
@@ -99,7 +108,7 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
         output:
             calo_scores("{sample}"),
         wildcard_constraints:
-            sample="|".join(["photons_test", *CHI]),
+            sample="|".join(["photons_test", *CHI, *LIFE]),
         params:
             seed=C["seed"],
             batch=C["score_batch_size"],
@@ -149,16 +158,23 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
                                       category="CaloFlow", labels={"figure": name})
 
     rule calo_heatmap:
-        """max SIC over mass x displacement (our floor and the paper's none), log-likelihood figures."""
+        """max SIC over mass x displacement (our floor and the paper's none; unsup, sup, combined),
+        log-likelihood figures."""
         input:
             background=calo_scores("photons_test"),
+            background_showers=calo_showers("photons_test"),
             signal=[calo_scores(n) for n in CHI],
+            signal_showers=[calo_showers(n) for n in CHI],
+            supervised=[f"{CALO}/models/supervised_{n}.pt" for n in SUP],
         output:
             csv=report(f"{RESULTS}/calo/heatmap.csv", caption="../report/calo_heatmap.rst", category="CaloFlow"),
             png=[calo_report(n) for n in ("calo_heatmap", "calo_loglik", "calo_jacobian")],
             pdf=[f"{CALO_FIGS}/{n}.pdf" for n in ("calo_heatmap", "calo_loglik", "calo_jacobian")],
         params:
             signal=plan.tagged(C, calo_scores),
+            showers=plan.tagged(C, calo_showers),
+            supervised=" ".join(f"{m}:{CALO}/models/supervised_{n}.pt" for n, m in SUP.items()),
+            seed=C["seed"],
             min_bkg=C["min_bkg"],
             jacobian="--jacobian" if C["jacobian"] else "",
             figdir=lambda wc, output: os.path.dirname(output.pdf[0]),
@@ -171,16 +187,21 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
             f"{BENCH}/calo/heatmap.tsv"
         shell:
             "hepad calo-heatmap --background {input.background} --signal {params.signal}"
+            " --background-showers {input.background_showers} --signal-showers {params.showers}"
+            " --supervised {params.supervised} --seed {params.seed}"
             " --min-bkg {params.min_bkg} {params.jacobian} --csv {output.csv} --figdir {params.figdir} > {log} 2>&1"
 
     rule calo_lifetimes:
-        """Lifetime samples by P_d(z) reweighting: unsupervised vs supervised SIC per mass and tau."""
+        """Lifetime samples (public ones where present, else P_d(z) reweighting): unsupervised, supervised
+        and combined SIC per mass and tau."""
         input:
             background=calo_scores("photons_test"),
             background_showers=calo_showers("photons_test"),
             signal=[calo_scores(n) for n in CHI],
             signal_showers=[calo_showers(n) for n in CHI],
             supervised=[f"{CALO}/models/supervised_{n}.pt" for n in SUP],
+            lifetime_scores=[calo_scores(n) for n in LIFE],
+            lifetime_showers=[calo_showers(n) for n in LIFE],
         output:
             csv=report(f"{RESULTS}/calo/lifetimes.csv", caption="../report/calo_lifetimes.rst", category="CaloFlow"),
             png=[calo_report(n) for n in ("calo_lifetime_sic", "calo_sup_vs_unsup")],
@@ -189,6 +210,8 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
             signal=plan.tagged(C, calo_scores),
             showers=plan.tagged(C, calo_showers),
             supervised=" ".join(f"{m}:{CALO}/models/supervised_{n}.pt" for n, m in SUP.items()),
+            life=(f"--lifetime-scores {plan.tagged(C, calo_scores, LIFE)}"
+                  f" --lifetime-showers {plan.tagged(C, calo_showers, LIFE)}") if LIFE else "",
             taus=" ".join(str(t) for t in C["taus"]),
             n=C["lifetime_showers"],
             seed=C["seed"],
@@ -206,7 +229,7 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
         shell:
             "hepad --threads {threads} calo-lifetimes --background {input.background}"
             " --background-showers {input.background_showers} --signal {params.signal}"
-            " --signal-showers {params.showers} --supervised {params.supervised} --taus {params.taus}"
+            " --signal-showers {params.showers} --supervised {params.supervised} {params.life} --taus {params.taus}"
             " --n-showers {params.n} --seed {params.seed} --min-bkg {params.min_bkg} {params.jacobian}"
             " --csv {output.csv} --figdir {params.figdir} > {log} 2>&1"
 

@@ -12,10 +12,10 @@ def _toy(a):
 def _prepare(a):
     from hepad.calo.sources import convert, extract_signal
 
-    if a.zip_member_pattern is None:
+    if a.member is None:
         convert(a.input, a.out)
     else:
-        extract_signal(a.input, a.zip_member_pattern, a.mass, a.z, a.out)
+        extract_signal(a.input, a.member, a.out)
 
 
 def _train_flow(a):
@@ -41,7 +41,9 @@ def _heatmap(a):
     from hepad.calo.steps import heatmap
     from hepad.calo.studies import parse_tagged
 
-    heatmap(a.background, parse_tagged(a.signal, "mass:z:path"), a.min_bkg, a.jacobian, a.csv, a.figdir)
+    heatmap(a.background, parse_tagged(a.signal, "mass:z:path"), a.min_bkg, a.jacobian, a.csv, a.figdir,
+            a.background_showers, parse_tagged(a.signal_showers or [], "mass:z:path"),
+            parse_tagged(a.supervised or [], "mass:path"), a.seed)
 
 
 def _lifetimes(a):
@@ -50,7 +52,8 @@ def _lifetimes(a):
 
     lifetimes(a.background, a.background_showers, parse_tagged(a.signal, "mass:z:path"),
               parse_tagged(a.signal_showers, "mass:z:path"), parse_tagged(a.supervised or [], "mass:path"),
-              a.taus, a.n_showers, a.seed, a.min_bkg, a.jacobian, a.csv, a.figdir)
+              a.taus, a.n_showers, a.seed, a.min_bkg, a.jacobian, a.csv, a.figdir,
+              parse_tagged(a.lifetime_scores or [], "mass:z:path"), parse_tagged(a.lifetime_showers or [], "mass:z:path"))
 
 
 def _example(a):
@@ -84,9 +87,7 @@ def add_commands(sub) -> None:
 
     s = sub.add_parser("calo-prepare", help="validate a CaloGAN-layout file (or a member of the signal zip)")
     s.add_argument("--input", required=True)
-    s.add_argument("--zip-member-pattern", help="glob with {mass} and {z}: --input is the zip archive")
-    s.add_argument("--mass")
-    s.add_argument("--z")
+    s.add_argument("--member", help="member of the --input zip archive (full path or base name)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_prepare)
 
@@ -127,6 +128,11 @@ def add_commands(sub) -> None:
     s.add_argument("--signal", nargs="+", required=True, metavar="MASS:Z:SCORES")
     s.add_argument("--min-bkg", type=int, default=25)
     s.add_argument("--jacobian", action="store_true", help="score with the preprocessing's log-Jacobian")
+    s.add_argument("--background-showers", help="the evaluation photons (for --supervised)")
+    s.add_argument("--signal-showers", nargs="*", metavar="MASS:Z:SHOWERS", help="(for --supervised)")
+    s.add_argument("--supervised", nargs="*", metavar="TRAIN_MASS:MODEL",
+                   help="supervised MLPs: adds their rows and the combined tagger's (method sup, combined)")
+    s.add_argument("--seed", type=int, default=0, help="seeds the combined tagger's calibration folds")
     s.add_argument("--csv", required=True)
     s.add_argument("--figdir", required=True)
     s.set_defaults(func=_heatmap)
@@ -137,6 +143,9 @@ def add_commands(sub) -> None:
     s.add_argument("--signal", nargs="+", required=True, metavar="MASS:Z:SCORES")
     s.add_argument("--signal-showers", nargs="+", required=True, metavar="MASS:Z:SHOWERS")
     s.add_argument("--supervised", nargs="*", metavar="TRAIN_MASS:MODEL")
+    s.add_argument("--lifetime-scores", nargs="*", metavar="MASS:TAU:SCORES",
+                   help="scores of public lifetime samples (used instead of reweighting for that mass and tau)")
+    s.add_argument("--lifetime-showers", nargs="*", metavar="MASS:TAU:SHOWERS", help="their showers")
     s.add_argument("--taus", type=float, nargs="+", required=True)
     s.add_argument("--n-showers", type=_positive_int, required=True, help="showers per lifetime sample")
     s.add_argument("--seed", type=int, required=True)

@@ -1,9 +1,13 @@
 """Sample names and per-sample arguments of the CaloFlow rules (workflow/rules/calo.smk), from the
-config's `calo` section. Names: photons_train, photons_test, chi_m{mass}_z{z}, sup_m{mass} (:g)."""
+config's `calo` section. Names: photons_train, photons_test, chi_m{mass}_z{z}, sup_m{mass},
+life_m{mass}_tau{tau} (:g; lifetime samples of the public data, when present)."""
 
 from __future__ import annotations
 
+import os
+
 from hepad.calo.preprocessing import sample_seed
+from hepad.calo.sources import archive_members, find_member
 from hepad.errors import InputError
 
 
@@ -13,6 +17,58 @@ def chi_samples(c: dict) -> dict:
 
 def sup_samples(c: dict) -> dict:
     return {f"sup_m{m:g}": m for m in c["supervised_masses"]}
+
+
+def life_samples(c: dict) -> dict:
+    """Every lifetime sample the public data may hold for this config: {name: (mass, tau)}."""
+    return {f"life_m{m:g}_tau{t:g}": (m, t) for m in c["masses"] for t in c["taus"]}
+
+
+def member_names(c: dict, manifest_entry: dict | None) -> dict:
+    """{sample: member name} of the fixed-displacement and lifetime samples: the manifest's map of
+    the signal archive (the authors' names), overridden per sample by calo.calogan.members."""
+    maps = (manifest_entry or {}).get("members") or {}
+    chi, life = chi_samples(c), life_samples(c)
+    out = {}
+    for kind, samples in (("fixed_displacement", chi), ("lifetime", life)):
+        table = {str(k): v for k, v in (maps.get(kind) or {}).items()}
+        out |= {n: table[f"{a:g}:{b:g}"] for n, (a, b) in samples.items() if f"{a:g}:{b:g}" in table}
+    over = c.get("calogan", {}).get("members", {})
+    unknown = sorted(set(over) - set(chi) - set(life))
+    if unknown:
+        raise InputError(f"config: calo.calogan.members.{unknown[0]}: not a sample of this config; expected one of "
+                         f"{', '.join([*chi, *life][:8])} ...")
+    out |= over
+    missing = [n for n in chi if n not in out]
+    if missing:
+        raise InputError(f"{c['calogan']['signal_zip']}: no member name for {missing[0]} in the dataset manifest; "
+                         f"expected calo.calogan.members.{missing[0]} in the config")
+    return out
+
+
+def calogan_signals(c: dict, manifest_entry: dict | None, data_dir) -> tuple[dict, dict]:
+    """(chi {sample: member}, life {sample: (kind, name)}) at DAG time. With the archive present
+    every fixed-displacement member is checked against its member list (one-line InputError
+    listing it); a lifetime sample is used when the archive holds it (kind `member`) or data_dir
+    has the file (kind `file`); the others are made by reweighting (not in `life`)."""
+    names = member_names(c, manifest_entry)
+    zip_path = os.path.join(data_dir, c["calogan"]["signal_zip"])
+    members = archive_members(zip_path) if os.path.exists(zip_path) else None
+    chi = {}
+    for n in chi_samples(c):
+        key = f"calo.calogan.members.{n}"
+        chi[n] = names[n] if members is None else find_member(members, names[n], zip_path, key)
+    life = {}
+    for n in life_samples(c):
+        if n not in names:
+            continue
+        hit = None if members is None else find_member(members, names[n], zip_path, f"calo.calogan.members.{n}",
+                                                       required=False)
+        if hit is not None:
+            life[n] = ("member", hit)
+        elif os.path.exists(os.path.join(data_dir, names[n])):
+            life[n] = ("file", names[n])
+    return chi, life
 
 
 def check(c: dict) -> None:
@@ -39,23 +95,27 @@ def toy_args(c: dict, name: str) -> str:
     return f"--kind supervised --n {t['n_supervised']} --mass {sup[name]} --tau {c['supervised_tau']} --seed {seed}"
 
 
-def calogan_file(c: dict, name: str) -> str:
-    """The public file (under data_dir) a sample comes from."""
+def calogan_file(c: dict, name: str, life: dict) -> str:
+    """The public file (under data_dir) a sample comes from; `life` from calogan_signals."""
     g = c["calogan"]
-    if name in chi_samples(c):
+    if name in chi_samples(c) or (name in life and life[name][0] == "member"):
         return g["signal_zip"]
+    if name in life:
+        return life[name][1]
     sup = dict(zip(sup_samples(c), g["supervised_files"]))
     return sup[name] if name in sup else g[name]
 
 
-def calogan_args(c: dict, name: str) -> str:
-    chi = chi_samples(c)
-    if name not in chi:
-        return ""
-    m, z = chi[name]
-    return f"--zip-member-pattern '{c['calogan']['member_pattern']}' --mass {m:g} --z {z:g}"
+def calogan_args(name: str, chi: dict, life: dict) -> str:
+    """`--member NAME` for a sample taken from the signal archive."""
+    if name in chi:
+        return f"--member '{chi[name]}'"
+    if name in life and life[name][0] == "member":
+        return f"--member '{life[name][1]}'"
+    return ""
 
 
-def tagged(c: dict, path_of) -> str:
-    """'MASS:Z:PATH ...' of every fixed-displacement sample, path_of(name) its file."""
-    return " ".join(f"{m}:{z}:{path_of(n)}" for n, (m, z) in chi_samples(c).items())
+def tagged(c: dict, path_of, samples: dict | None = None) -> str:
+    """'MASS:Z:PATH ...' of every fixed-displacement sample (or 'MASS:TAU:PATH' of `samples`
+    {name: (mass, tau)}), path_of(name) its file."""
+    return " ".join(f"{a}:{b}:{path_of(n)}" for n, (a, b) in (chi_samples(c) if samples is None else samples).items())

@@ -100,8 +100,9 @@ def jacobian(bkg: dict, signals: dict, rows: list[dict], stem) -> None:
 
 
 def lifetime_sic(curves: dict, stem, n_bkg: int, min_bkg: int, with_sup: bool) -> None:
-    """Fig. 6 (unsupervised) or Fig. 8 (+ supervised MLPs, dashed): SIC vs background rejection
-    1/fpr per mass. curves: {(method, train_mass, mass, tau): (label, score)}."""
+    """Fig. 6 (unsupervised) or Fig. 8 (+ supervised MLPs, dashed/dotted, and their combination with
+    the unsupervised score, dash-dotted): SIC vs background rejection 1/fpr per mass.
+    curves: {(method, train_mass, mass, tau): (label, score)}."""
     masses = sorted({k[2] for k in curves})
     taus = sorted({k[3] for k in curves})
     colors = dict(zip(taus, plt.cm.viridis(np.linspace(0, 0.85, len(taus)))))
@@ -109,12 +110,13 @@ def lifetime_sic(curves: dict, stem, n_bkg: int, min_bkg: int, with_sup: bool) -
                              layout="constrained")
     sup_masses = sorted({k[1] for k in curves if k[0] == "sup"})
     for (method, mtrain, mass, tau), (y, s) in sorted(curves.items(), key=lambda kv: str(kv[0])):
-        if method == "sup" and not with_sup:
+        if method != "unsup" and not with_sup:
             continue
         fpr, tpr, nb = metrics.roc(y, s)
         ok = nb >= 1
-        ls = "-" if method == "unsup" else ["--", ":", "-."][sup_masses.index(mtrain) % 3]
-        name = "unsup" if method == "unsup" else f"sup (m={mtrain:g})"
+        i = sup_masses.index(mtrain) if method != "unsup" else 0
+        ls = {"unsup": "-", "sup": ["--", ":"][i % 2], "combined": [(0, (5, 1, 1, 1)), (0, (1, 2, 5, 2))][i % 2]}[method]
+        name = "unsup" if method == "unsup" else f"{method} (m={mtrain:g})"
         ax = axes[0][masses.index(mass)]
         ax.plot(1 / fpr[ok], tpr[ok] / np.sqrt(fpr[ok]), color=colors[tau], ls=ls, lw=1,
                 label=f"{name}, tau={tau:g} ns")

@@ -1,10 +1,10 @@
 """Inputs of the study from the public CaloGAN-layout files (Zenodo record 10393540): the photon
-files are validated and copied; a fixed-displacement signal is one member of files_fixed_disp.zip,
-picked by a configurable name pattern (the member names are not documented)."""
+files are validated and copied; a fixed-displacement (or lifetime) signal is one member of
+files_fixed_disp.zip, named by the member map (hepad.calo.plan.member_names: the authors' names
+from the dataset manifest, overridable per sample)."""
 
 from __future__ import annotations
 
-import fnmatch
 import shutil
 import tempfile
 import zipfile
@@ -15,18 +15,24 @@ from hepad.calo.showers import read_showers, write_showers
 from hepad.errors import InputError
 
 
-def member_name(names: list[str], pattern: str, zip_path, **fields) -> str:
-    """The one archive member matching `pattern` (a glob with {mass}/{z} fields) filled with `fields`."""
+def archive_members(zip_path) -> list[str]:
+    """The member paths of a zip archive (folders left out)."""
     try:
-        glob = pattern.format(**fields)
-    except (KeyError, IndexError, ValueError) as e:
-        raise InputError(f"calo.calogan.member_pattern = {pattern!r}: bad field {e}; expected fields {{mass}}, {{z}}") from None
-    hits = [n for n in names if fnmatch.fnmatch(n, glob) and not n.endswith("/")]
-    if len(hits) != 1:
-        listed = ", ".join(names[:60]) + (" ..." if len(names) > 60 else "")
-        raise InputError(f"{zip_path}: {len(hits)} members match {glob!r} (calo.calogan.member_pattern = {pattern!r}); "
-                         f"expected exactly 1; members: {listed}")
-    return hits[0]
+        with zipfile.ZipFile(zip_path) as zf:
+            return [n for n in zf.namelist() if not n.endswith("/")]
+    except (OSError, zipfile.BadZipFile) as e:
+        raise InputError(f"{zip_path}: not a readable zip archive ({e}); expected files_fixed_disp.zip") from None
+
+
+def find_member(names: list[str], wanted: str, zip_path, key: str, required: bool = True) -> str | None:
+    """The one member called `wanted`, as a full path or a base name (a folder prefix is allowed).
+    None if absent and not `required`; else a one-line InputError naming `key` and listing the members."""
+    hits = [n for n in names if n == wanted or n.rsplit("/", 1)[-1] == wanted]
+    if len(hits) == 1 or (not hits and not required):
+        return hits[0] if hits else None
+    listed = ", ".join(names[:60]) + (f" ... ({len(names)} in all)" if len(names) > 60 else "")
+    raise InputError(f"{zip_path}: {len(hits)} members named {wanted!r} ({key}); expected exactly 1; "
+                     f"members: {listed or 'none'}")
 
 
 def convert(src, out, attrs: dict | None = None, label: str | None = None) -> int:
@@ -38,14 +44,12 @@ def convert(src, out, attrs: dict | None = None, label: str | None = None) -> in
     return len(s)
 
 
-def extract_signal(zip_path, pattern: str, mass: str, z: str, out) -> int:
-    """Extract the member for (mass, z) from the archive, validate it, write it to `out`."""
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except (OSError, zipfile.BadZipFile) as e:
-        raise InputError(f"{zip_path}: not a readable zip archive ({e}); expected files_fixed_disp.zip") from None
-    with zf, tempfile.TemporaryDirectory(dir=Path(out).parent if Path(out).parent.exists() else None) as tmp:
-        name = member_name(zf.namelist(), pattern, zip_path, mass=mass, z=z)
+def extract_signal(zip_path, member: str, out, key: str = "--member") -> int:
+    """Extract `member` (full path or base name) from the archive, validate it, write it to `out`."""
+    names = archive_members(zip_path)
+    name = find_member(names, member, zip_path, key)
+    with zipfile.ZipFile(zip_path) as zf, tempfile.TemporaryDirectory(
+            dir=Path(out).parent if Path(out).parent.exists() else None) as tmp:
         local = Path(tmp) / "member.hdf5"
         label = f"{zip_path} (member {name})"  # errors name the archive and member, not the temporary copy
         try:

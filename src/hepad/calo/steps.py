@@ -95,8 +95,30 @@ def train_supervised(signal, photons, flow1, options: dict, seed: int, device: s
     Path(f"{model}.ckpt").unlink(missing_ok=True)
 
 
-def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, figdir) -> None:
-    """heatmap.csv over mass x displacement and the figures calo_heatmap, calo_loglik, calo_jacobian."""
+def _supervised(models: dict, showers) -> dict:
+    """{train_mass: MLP output per shower} of the showers file `showers`."""
+    s = read_showers(showers) if models else None
+    return {m: d["clf"].predict(studies.supervised_inputs(s, d["calibration_lambda"])) for m, d in models.items()}
+
+
+def _load_supervised(supervised: dict) -> dict:
+    from hepad.calo.caloflow import load_model_file
+
+    return {m: load_model_file(p, "a model of `hepad calo-train-supervised`") for m, p in supervised.items()}
+
+
+def _rows_and_log(key: dict, sig, bkg, min_bkg, method, mt, rows, what: str) -> None:
+    rows.append(key | dict(method=method, train_mass_gev="" if mt is None else mt) | studies.sic_summary(sig, bkg, min_bkg))
+    log.info("%s %s%s: AUC %.3f max SIC %.2f", what, method, "" if mt is None else f"({mt:g})", rows[-1]["auc"],
+             rows[-1]["max_sic"])
+
+
+def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, figdir, background_showers=None,
+            signal_showers: dict | None = None, supervised: dict | None = None, seed: int = 0) -> None:
+    """heatmap.csv over mass x displacement (unsup; with `supervised` models also sup and combined
+    rows) and the figures calo_heatmap, calo_loglik, calo_jacobian (unsup)."""
+    from hepad.calo.caloflow import anomaly_score
+
     bkg = studies.load_scores(background)
     sig = {k: studies.load_scores(p) for k, p in signals.items()}
     rows = studies.heatmap_rows(bkg, sig, min_bkg, jacobian)
@@ -107,39 +129,60 @@ def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, fi
     plots.heatmap(rows, figdir / "calo_heatmap", min_bkg)
     plots.loglik(bkg, sig, figdir / "calo_loglik")
     plots.jacobian(bkg, sig, rows, figdir / "calo_jacobian")
+    models = _load_supervised(supervised or {})
+    if models and (background_showers is None or set(signal_showers or {}) != set(signals)):
+        raise InputError("calo-heatmap: --supervised needs --background-showers and --signal-showers naming the "
+                         "same (mass, z) samples as --signal")
+    b_sup = _supervised(models, background_showers)
+    for (mass, z), sc in sorted(sig.items()):
+        s_sup = _supervised(models, signal_showers[(mass, z)])
+        unsup = (anomaly_score(sc, jacobian), anomaly_score(bkg, jacobian))
+        for method, mt, s, b in studies.tagger_scores(unsup, {m: (s_sup[m], b_sup[m]) for m in models}, seed,
+                                                       studies.cell_key(mass, z)):
+            _rows_and_log(dict(mass_gev=mass, z_m=z), s, b, min_bkg, method, mt, rows, f"m={mass:g} GeV z={z:g} m:")
     write_csv(csv_out, rows, studies.HEATMAP_COLUMNS)
 
 
 def lifetimes(background, background_showers, signal_scores: dict, signal_showers: dict, supervised: dict,
-              taus, n_showers: int, seed: int, min_bkg: int, jacobian: bool, csv_out, figdir) -> None:
-    """Lifetime samples per (mass, tau) by P_d(z) reweighting; unsupervised and supervised SIC."""
-    from hepad.calo.caloflow import anomaly_score, load_model_file
+              taus, n_showers: int, seed: int, min_bkg: int, jacobian: bool, csv_out, figdir,
+              lifetime_scores: dict | None = None, lifetime_showers: dict | None = None) -> None:
+    """Lifetime samples per (mass, tau): the public lifetime sample where given (`lifetime_scores`,
+    `lifetime_showers` {(mass, tau): path}), else P_d(z) reweighting of the fixed-displacement samples;
+    unsupervised, supervised and combined SIC."""
+    from hepad.calo.caloflow import anomaly_score
 
-    if set(signal_scores) != set(signal_showers):
-        raise InputError("calo-lifetimes: --signal and --signal-showers must name the same (mass, z) samples")
-    models = {m: load_model_file(p, "a model of `hepad calo-train-supervised`") for m, p in supervised.items()}
+    lifetime_scores, lifetime_showers = lifetime_scores or {}, lifetime_showers or {}
+    if set(signal_scores) != set(signal_showers) or set(lifetime_scores) != set(lifetime_showers):
+        raise InputError("calo-lifetimes: --signal and --signal-showers (and --lifetime-scores and "
+                         "--lifetime-showers) must name the same samples")
+    models = _load_supervised(supervised)
     bkg_unsup = anomaly_score(studies.load_scores(background), jacobian)
-    bkg_s = read_showers(background_showers) if models else None
-    bkg_sup = {m: d["clf"].predict(studies.supervised_inputs(bkg_s, d["calibration_lambda"])) for m, d in models.items()}
+    bkg_sup = _supervised(models, background_showers)
     rows, curves = [], {}
     for mass in sorted({m for m, _ in signal_scores}):
         zs = sorted(z for m, z in signal_scores if m == mass)
         unsup = {z: anomaly_score(studies.load_scores(signal_scores[(mass, z)]), jacobian) for z in zs}
         sup = {mt: {} for mt in models}
         for z in zs:
-            s = read_showers(signal_showers[(mass, z)])
-            for mt, d in models.items():
-                sup[mt][z] = d["clf"].predict(studies.supervised_inputs(s, d["calibration_lambda"]))
+            for mt, v in _supervised(models, signal_showers[(mass, z)]).items():
+                sup[mt][z] = v
         draws = studies.lifetime_draws({z: len(unsup[z]) for z in zs}, mass, taus, n_showers, seed)
         for tau, draw in draws.items():
-            for method, mt, per_z, b in [("unsup", None, unsup, bkg_unsup)] + [
-                    ("sup", mt, sup[mt], bkg_sup[mt]) for mt in sorted(models)]:
-                s = studies.mix(per_z, draw)
-                row = dict(mass_gev=mass, tau_ns=tau, method=method, train_mass_gev="" if mt is None else mt)
-                rows.append(row | studies.sic_summary(s, b, min_bkg))
+            if (mass, tau) in lifetime_scores:
+                source = f"sample {Path(lifetime_showers[(mass, tau)]).name}"
+                s_unsup = anomaly_score(studies.load_scores(lifetime_scores[(mass, tau)]), jacobian)
+                s_sup = _supervised(models, lifetime_showers[(mass, tau)])
+            else:
+                source = "reweighted fixed-displacement samples"
+                s_unsup = studies.mix(unsup, draw)
+                s_sup = {mt: studies.mix(sup[mt], draw) for mt in models}
+            log.info("m=%g tau=%g ns: showers from %s", mass, tau, source)
+            key = dict(mass_gev=mass, tau_ns=tau, lifetime_source=source)
+            entries = [("unsup", None, s_unsup, bkg_unsup)] + studies.tagger_scores(
+                (s_unsup, bkg_unsup), {mt: (s_sup[mt], bkg_sup[mt]) for mt in models}, seed, studies.cell_key(mass, tau))
+            for method, mt, s, b in entries:
+                _rows_and_log(key, s, b, min_bkg, method, mt, rows, f"m={mass:g} tau={tau:g}")
                 curves[(method, -1.0 if mt is None else mt, mass, tau)] = studies._labelled(s, b)
-                log.info("m=%g tau=%g %s%s: AUC %.3f max SIC %.2f", mass, tau, method, "" if mt is None else f"({mt:g})",
-                         rows[-1]["auc"], rows[-1]["max_sic"])
     figdir = Path(figdir)
     plots.lifetime_sic(curves, figdir / "calo_lifetime_sic", len(bkg_unsup), min_bkg, with_sup=False)
     plots.lifetime_sic(curves, figdir / "calo_sup_vs_unsup", len(bkg_unsup), min_bkg, with_sup=True)

@@ -19,10 +19,12 @@ from hepad.calo.showers import Showers, flat_voxels
 from hepad.errors import InputError
 
 HEATMAP_COLUMNS = ["mass_gev", "z_m", "max_sic", "auc", "max_sic_nofloor", "max_sic_latent", "auc_latent",
-                   "max_sic_jacobian", "auc_jacobian", "n_sig", "n_bkg", "sic_min_bkg", "score"]
+                   "max_sic_jacobian", "auc_jacobian", "n_sig", "n_bkg", "sic_min_bkg", "score", "method",
+                   "train_mass_gev"]
 SCORE_NAMES = {False: "-log p latent (paper)", True: "-log p of (E_i, u) (with Jacobian)"}
 LIFETIME_COLUMNS = ["mass_gev", "tau_ns", "auc", "max_sic", "sic_at_rej_1e2", "sic_at_rej_1e3", "method",
-                    "train_mass_gev", "max_sic_nofloor", "n_sig", "n_bkg", "sic_min_bkg"]
+                    "train_mass_gev", "max_sic_nofloor", "n_sig", "n_bkg", "sic_min_bkg", "lifetime_source"]
+METHODS = ("unsup", "sup", "combined")  # CaloFlow -log p; the supervised MLP; both (hepad.calo.combined)
 CHI_ENERGY_GEV = 50.0  # total energy of the chi in the fixed-displacement samples
 
 
@@ -66,8 +68,26 @@ def heatmap_rows(bkg: dict, signals: dict, min_bkg: int, jacobian: bool = False)
                          max_sic_nofloor=main["max_sic_nofloor"], max_sic_latent=r[False]["max_sic"],
                          auc_latent=r[False]["auc"], max_sic_jacobian=r[True]["max_sic"],
                          auc_jacobian=r[True]["auc"], n_sig=main["n_sig"], n_bkg=main["n_bkg"],
-                         sic_min_bkg=min_bkg, score=SCORE_NAMES[jacobian]))
+                         sic_min_bkg=min_bkg, score=SCORE_NAMES[jacobian], method="unsup", train_mass_gev=""))
     return rows
+
+
+def tagger_scores(unsup: tuple, sup: dict, seed: int, cell: tuple) -> list:
+    """[(method, train_mass, signal scores, background scores)] of the supervised MLPs and of their
+    combination with the unsupervised score. unsup: (signal, background); sup: {train_mass: (signal,
+    background)}; `cell` (e.g. mass and z in micro-units) seeds the signal's calibration folds."""
+    from hepad.calo.combined import combined_scores
+
+    out = []
+    for mt in sorted(sup):
+        out.append(("sup", mt, *sup[mt]))
+        sig, bkg = combined_scores((unsup[0], sup[mt][0]), (unsup[1], sup[mt][1]), seed, cell)
+        out.append(("combined", mt, sig, bkg))
+    return out
+
+
+def cell_key(*values) -> tuple:
+    return tuple(int(round(1e6 * v)) for v in values)
 
 
 def lifetime_draws(sizes: dict, mass: float, taus, n_total: int, seed: int) -> dict:

@@ -35,7 +35,7 @@ from hepad.io.commands import DEFAULT_MANIFEST
 
 log = logging.getLogger(__name__)
 
-MANIFEST_KEYS = ("name", "url", "size", "sha256", "md5", "format", "min_size", "description")
+MANIFEST_KEYS = ("name", "url", "size", "sha256", "md5", "format", "min_size", "description", "members")
 FORMATS = {".h5": "hdf5", ".hdf5": "hdf5", ".zip": "zip"}  # implied by the file name
 DEFAULT_MIN_SIZE = 1 << 20  # bytes: every public file is far larger; an error page far smaller
 _RETRY_HTTP = {408, 425, 429, 500, 502, 503, 504}
