@@ -141,3 +141,12 @@ def test_scores_contract(tmp_path):
     with pytest.raises(InputError, match="key route = 'cut'"):
         write(tmp_path / "x.npz", {**a, "route": np.array("cut")})
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_cut_inside_tied_scores_is_no_estimate():
+    """Scores that tie where the cut falls (R-ANODE's sidebands all at its lowest score) give no cut."""
+    from hepad.resonant.bumphunt.hunt import NoEstimate, cut
+
+    assert cut(np.r_[np.zeros(90), np.arange(1.0, 11.0)], 0.1) == 0.5  # 10 distinct above the tie: fine
+    with pytest.raises(NoEstimate, match="95 of 100 events share the score 0 at the cut"):
+        cut(np.r_[np.zeros(95), np.arange(1.0, 6.0)], 0.1)

@@ -47,6 +47,9 @@ def cut(values: np.ndarray, eps: float) -> float:
     k = int(round(eps * len(s)))
     if k < 1:
         raise NoEstimate(f"eps x {len(s)} events rounds to no event above the cut")
+    if k < len(s) and s[-k - 1] == s[-k]:  # e.g. a score that is undefined off the SR: no cut separates them
+        tied = int((s == s[-k]).sum())
+        raise NoEstimate(f"{tied} of {len(s)} events share the score {s[-k]:g} at the cut; expected distinct scores")
     return -np.inf if k >= len(s) else 0.5 * (s[-k - 1] + s[-k])
 
 
