@@ -114,7 +114,7 @@ def check_bumphunt(res: Path) -> None:
         med = {w: np.nanmedian(z(method=method, nsig="600", window=w, estimate=estimate, eps="0.01")) for w in "01"
                if z(method=method, window=w)}
         print(f"bump hunt, {method}: median {estimate} Z at eps 0.01, n_sig 600, per window: {med}")
-        assert max(med, key=med.get) == "1" and med["1"] > 1
+        assert max(med, key=med.get) == "1" and med["1"] > (0 if (method, estimate) == ("cathode", "template") else 2)
     # the sideband fit: unbiased; the template: its mismodelling (2 x 32 flows, 3 epochs) is absorbed by
     # the systematic measured on these same runs, which leaves Z near +0.8 with a small spread
     for estimate, (mean, std) in {"fit": ((-0.6, 0.6), (0.4, 1.8)), "template": ((-1.2, 1.2), (0.0, 1.2))}.items():

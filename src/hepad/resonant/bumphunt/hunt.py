@@ -47,9 +47,10 @@ def cut(values: np.ndarray, eps: float) -> float:
     k = int(round(eps * len(s)))
     if k < 1:
         raise NoEstimate(f"eps x {len(s)} events rounds to no event above the cut")
-    if k < len(s) and s[-k - 1] == s[-k]:  # e.g. a score that is undefined off the SR: no cut separates them
-        tied = int((s == s[-k]).sum())
-        raise NoEstimate(f"{tied} of {len(s)} events share the score {s[-k]:g} at the cut; expected distinct scores")
+    tied = int((s == s[-k]).sum()) if k < len(s) and s[-k - 1] == s[-k] else 0
+    if tied > max(1, 0.1 * k):  # e.g. a score undefined off the SR: no cut separates the events at eps
+        raise NoEstimate(f"{tied} of {len(s)} events share the score {s[-k]:g} at the cut (of {k} to pass); "
+                         "expected scores that a cut can separate")
     return -np.inf if k >= len(s) else 0.5 * (s[-k - 1] + s[-k])
 
 
@@ -132,10 +133,13 @@ def apply_systematics(rows: list[dict]) -> None:
             continue
         runs = null.get((r["window"], r["method"], r["eps"]), [])
         rel = relative_systematic(*([x[k] for x in runs] for k in ("n_selected_sr", "n_expected_sr", "var_stat")))
-        if not np.isfinite(rel):
-            rel = 0.0
-            r["message"] = (f"relative systematic set to 0: {len(runs)} n_sig = 0 run(s) of this window, method "
-                            "and eps; expected at least 2")
+        if not np.isfinite(rel):  # a template's mismodelling can be many times its statistics: no Z without it
+            r["message"] = (f"no template estimate: {len(runs)} n_sig = 0 run(s) of this window, method and eps "
+                            "to measure the template's systematic; expected at least 2")
+            log.warning("%s %s n_sig %s seed %s eps %g: %s", r["window"], r["method"], r["nsig"], r["seed"], r["eps"],
+                        r["message"])
+            r.update({k: float("nan") for k in ("uncertainty", "z_local", "p_local", "rel_syst")})
+            continue
         template_finish(r, rel)
 
 
