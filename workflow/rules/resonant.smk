@@ -90,7 +90,7 @@ for _sm in SHARED_MODELS.values():
 # each writes the out-of-fold scores of the data in its fit range (the bump hunt's input). Windows
 # with a test set (`train`): the fold models, scored on the test set by `score`; windows without
 # (`train_kfold`): the out-of-fold SR scores are the evaluation. One job trains a method's models of
-# every window and seed of resonant.stack (default [window, seed]; [] = one model per job): the
+# every window and seed of resonant.stack (default [seed], config.yaml [window, seed]; [] = one model per job): the
 # methods with torch models as one stack (hepad.stacking; each model as if trained alone, up to
 # float rounding), the HGB ones one after another.
 _MODEL = f"{WORK}/resonant/models/w{{window}}/{{method}}/n{{nsig}}/s{{seed}}"
