@@ -17,9 +17,9 @@ timeout -k 10 120 snakemake --profile cluster --configfile config/ci.yaml --lint
 # local run one job per seed (the default): the comparison below also checks that stacking changes no result.
 # It runs n_sig = 600 only (the local run also has 0, for the bump hunt): half the resonant jobs, so
 # that CI stays within its time; its rows are compared with the local run's n_sig = 600 rows.
-SLURM_CONFIG=('resonant={"stack": ["window", "seed"], "n_sig": [600]}')
-timeout -k 30 1500 snakemake --profile cluster --configfile config/ci.yaml -d "$work/slurm" \
-  --config "${SLURM_CONFIG[@]}" --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 --jobs 2 --cores 2 > "$work/slurm.log" 2>&1 \
+printf 'resonant:\n  stack: [window, seed]\n  n_sig: [600]\n' > "$work/slurm.yaml"  # merged over ci.yaml
+timeout -k 30 1500 snakemake --profile cluster --configfile config/ci.yaml "$work/slurm.yaml" -d "$work/slurm" \
+  --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 --jobs 2 --cores 2 > "$work/slurm.log" 2>&1 \
   || { tail -50 "$work/slurm.log"; exit 1; }
 grep -E "submitted with SLURM jobid" "$work/slurm.log"
 # The local run to compare with: the one the workflow test kept (.ci/run sets HEPAD_KEEP_CI_RUN), else a new one.
@@ -30,7 +30,7 @@ if [ -z "$local" ] || [ ! -f "$local/results/ci/resonant/summary.csv" ]; then
     || { tail -50 "$work/local.log"; exit 1; }
 fi
 # the rules a local run of the SLURM run's config executes (from the DAG; `all` is local)
-snakemake -n --configfile config/ci.yaml --config "${SLURM_CONFIG[@]}" -d "$work/dry" > "$work/local.log" 2>&1
+snakemake -n --configfile config/ci.yaml "$work/slurm.yaml" -d "$work/dry" > "$work/local.log" 2>&1
 python .ci/slurm_check.py "$work/slurm" "$local" "$work/slurm.log" "$work/local.log"
 
 # A failing job is retried (profile: retries 2) and then reported with its SLURM log path:
