@@ -115,6 +115,7 @@ rule bumphunt:
         pdf=[f"{FIGS}/{name}.pdf" for name in BUMPHUNT_FIGS],
     params:
         eps=" ".join(map(str, config["resonant"]["bumphunt"]["eps"])),
+        null="independent" if P.independent_null else "shared",
         figdir=lambda wc, output: os.path.dirname(output.pdf[0]),
         code=code_version("hepad.resonant.bumphunt.hunt:bumphunt"),
     conda:
@@ -125,7 +126,7 @@ rule bumphunt:
         f"{BENCH}/bumphunt.tsv"
     shell:
         "hepad bumphunt --scores {input} --eps {params.eps} --out {output.csv} --calibration {output.calibration}"
-        " --figures {params.figdir} > {log} 2>&1"
+        " --figures {params.figdir} --null-samples {params.null} > {log} 2>&1"
 
 
 RESONANT_TARGETS = [f"{RESULTS}/resonant/summary.csv", f"{RESULTS}/resonant/compute_by_method.csv"]

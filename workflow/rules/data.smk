@@ -59,15 +59,42 @@ rule toy_dijets:
         " > {log} 2>&1"
 
 
+rule toy_null:
+    """An independent toy QCD sample for the n_sig = 0 runs of one seed (pseudo-experiments of the
+    background: the bump hunt's calibration). Seed: data.toy.seed + 1000 + seed."""
+    output:
+        f"{WORK}/toy/null_qcd_toy_s{{seed}}.features.h5",
+    params:
+        toy=TOY,
+        seed=lambda wc: TOY["seed"] + 1000 + int(wc.seed),
+        code=code_version("hepad.resonant.commands:_toy_null"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/toy_null_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/toy_null_s{{seed}}.tsv"
+    shell:
+        "hepad toy-null --out {output} --n-background {params.toy[n_background]}"
+        " --mass-mjj-slope {params.toy[mass_mjj_slope]} --seed {params.seed} > {log} 2>&1"
+
+
+def _dijets_input(wc):
+    if SOURCE != "toy":
+        return input_path(config["data"], wc.sample, DATA_DIR, config["download"], MANIFEST)
+    if wc.sample.startswith("null_s"):
+        return rules.toy_null.output[0].format(seed=wc.sample[len("null_s"):])
+    return rules.toy_dijets.output[wc.sample]
+
+
 rule prepare_dijets:
     """Features (m_jj, jet masses, tau21) of an input file into the canonical table."""
     input:
-        lambda wc: rules.toy_dijets.output[wc.sample] if SOURCE == "toy"
-        else input_path(config["data"], wc.sample, DATA_DIR, config["download"], MANIFEST),
+        _dijets_input,
     output:
         f"{WORK}/dijets/{{sample}}.h5",
     wildcard_constraints:
-        sample="events|extra",
+        sample=r"events|extra|null_s\d+",
     params:
         format="lhco" if SOURCE == "toy" else SOURCE,
         options=reader_args(config["data"]),

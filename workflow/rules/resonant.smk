@@ -7,9 +7,10 @@ from hepad.resonant.registry import SHARED_MODELS
 
 
 rule inject_signal:
-    """Mock data for one (n_sig, seed): all background + n_sig signal events."""
+    """Mock data for one (n_sig, seed): all background + n_sig signal events. With n_sig = 0 on toy
+    data, an independent background sample per seed (P.mock_background)."""
     input:
-        background=P.pool("background"),
+        background=P.mock_background,
         signal=P.pool("signal_inject"),
     output:
         f"{WORK}/resonant/data/n{{nsig}}/s{{seed}}.h5",

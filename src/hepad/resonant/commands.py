@@ -45,6 +45,13 @@ def _toy_dijets(a):
     write_lhco_features(a.extra_out, extra)
 
 
+def _toy_null(a):
+    from hepad.resonant.formats.lhco import write_lhco_features
+    from hepad.resonant.toy import generate_background
+
+    write_lhco_features(a.out, generate_background(a.n_background, a.seed, mass_mjj_slope=a.mass_mjj_slope))
+
+
 def _prepare_dijets(a):
     from hepad.resonant.formats.readers import parse_branches, read_dijets
     from hepad.resonant.formats.table import write_table
@@ -186,7 +193,7 @@ def _template_closure(a):
 def _bumphunt(a):
     from hepad.resonant.bumphunt.hunt import bumphunt
 
-    bumphunt(a.scores, a.eps, a.out, a.calibration, a.figures, a.signal_window)
+    bumphunt(a.scores, a.eps, a.out, a.calibration, a.figures, a.signal_window, a.null_samples == "shared")
 
 
 def add_commands(sub) -> None:
@@ -212,6 +219,13 @@ def add_commands(sub) -> None:
     s.add_argument("--mass-mjj-slope", type=float, default=0.0)
     s.add_argument("--seed", type=int, required=True)
     s.set_defaults(func=_toy_dijets)
+
+    s = sub.add_parser("toy-null", help="an independent toy QCD sample (the mock data of an n_sig = 0 run)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--n-background", type=int, required=True)
+    s.add_argument("--mass-mjj-slope", type=float, default=0.0)
+    s.add_argument("--seed", type=int, required=True)
+    s.set_defaults(func=_toy_null)
 
     s = sub.add_parser("prepare-dijets", help="input file -> canonical dijet table")
     s.add_argument("--input", required=True)
@@ -350,4 +364,7 @@ def add_commands(sub) -> None:
     s.add_argument("--figures", required=True, help="folder of the figures")
     s.add_argument("--signal-window", type=int, default=None,
                    help="window index with the injected signal (default: the largest median S/sqrt(N) in the SR)")
+    s.add_argument("--null-samples", choices=["independent", "shared"], default="independent",
+                   help="the n_sig = 0 runs' background: a sample per seed (pseudo-experiments), or the one sample "
+                   "of the signal runs (seeds vary the training only; the calibration table says so)")
     s.set_defaults(func=_bumphunt)

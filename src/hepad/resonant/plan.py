@@ -120,6 +120,18 @@ class ResonantPlan:
     def pool(self, name: str) -> str:
         return f"{self.work}/samples/{name}.h5"
 
+    @property
+    def independent_null(self) -> bool:
+        """n_sig = 0 runs on a background sample of their own per seed: only toy data can make them (the
+        LHCO R&D file has one background sample, which every run then shares)."""
+        return self.config["data"]["source"] == "toy"
+
+    def mock_background(self, wc) -> str:
+        """The background of the mock data of (n_sig, seed)."""
+        if self.independent_null and int(wc.nsig) == 0:
+            return f"{self.work}/dijets/null_s{wc.seed}.h5"
+        return self.pool("background")
+
     def mock_data(self, wc) -> str:
         return f"{self.work}/resonant/data/n{wc.nsig}/s{wc.seed}.h5"
 

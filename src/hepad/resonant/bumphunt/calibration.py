@@ -60,7 +60,11 @@ def global_significance(rows: list[dict]) -> dict:
     return info
 
 
-def calibration_table(rows: list[dict], info: dict) -> list[dict]:
+SHARED = ("the n_sig = 0 runs share one background sample with each other and the signal runs (seeds vary the "
+          "training only): not independent pseudo-experiments")
+
+
+def calibration_table(rows: list[dict], info: dict, null_shared: bool = False) -> list[dict]:
     z = defaultdict(list)
     for r in rows:
         if r["nsig"] == 0 and np.isfinite(r["z_local"]):
@@ -75,5 +79,7 @@ def calibration_table(rows: list[dict], info: dict) -> list[dict]:
             row.update(mean_z=float(v.mean()), std_z=float(v.std(ddof=1)), ks_p=float(stats.kstest(v, "norm").pvalue))
         else:
             row["message"] = "; ".join(filter(None, [msg, f"{len(v)} n_sig = 0 Z value(s): no calibration"]))
+        if null_shared:
+            row["message"] = "; ".join(filter(None, [row["message"], SHARED]))
         table.append(row)
     return table

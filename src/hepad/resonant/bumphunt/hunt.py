@@ -2,10 +2,14 @@
 
 For each data-scores file and background efficiency eps:
 - template route: cut at the score above which round(eps M) of the M reference (background)
-  events lie; expected SR background b = eff_ref x N_SR with eff_ref the reference fraction above the
-  cut; sigma_b^2 = (rel_syst b)^2 + N_SR^2 eff_ref (1 - eff_ref) / M (the binomial uncertainty of
-  eff_ref); Z from the counting formula (significance.z_counting). rel_syst: significance.relative_systematic
-  on the n_sig = 0 runs of the same window, method and eps.
+  events lie; template estimate b = eff_ref x N_SR with eff_ref the reference fraction above the
+  cut, with binomial variance var_stat = N_SR^2 eff_ref (1 - eff_ref) / M. Its non-closure on the
+  n_sig = 0 runs of the same method and eps (significance.non_closure: mean c of n_sel / b - 1 in
+  this window, spread s2 beyond statistics pooled over windows) corrects it: expected background
+  b' = (1 + c) b, sigma_b^2 = (1 + c)^2 var_stat + b^2 (s2 + var_c); Z from the counting formula
+  (significance.z_counting), widened for a spread measured on few runs (significance.student_z).
+  An n_sig = 0 row is judged by the other seeds' runs only (leave one
+  out), so its Z is a fair test of the calibration.
 - fit route: cut at the score above which round(eps N_SB) of the sideband data events (fit range
   outside the SR) lie, so eps is the background efficiency measured where no signal is expected;
   binned sideband fit of the selected m_jj spectrum, SR background from it, Z from q0 (fit.bump_fit).
@@ -24,15 +28,15 @@ from hepad.errors import InputError
 from hepad.io.atomic import write_csv
 from hepad.resonant.bumphunt import calibration, fit, plots
 from hepad.resonant.bumphunt.scores import DataScores, read_data_scores
-from hepad.resonant.bumphunt.significance import p_from_z, relative_systematic, z_counting
+from hepad.resonant.bumphunt.significance import MIN_DOF, NonClosure, non_closure, p_from_z, student_z, z_counting
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ["window", "sr_lo", "sr_hi", "method", "nsig", "seed", "eps", "estimate", "n_selected_sr", "n_expected_sr",
            "uncertainty", "z_local", "p_local", "fit_chi2_ndf", "n_sig_selected", "fit_n_params", "rel_syst",
-           "z_global_scan", "p_global_scan", "message"]
+           "non_closure", "z_global_scan", "p_global_scan", "message"]
 NUMBERS = ["n_selected_sr", "n_expected_sr", "uncertainty", "z_local", "p_local", "fit_chi2_ndf", "n_sig_selected",
-           "fit_n_params", "rel_syst", "z_global_scan", "p_global_scan"]
+           "fit_n_params", "rel_syst", "non_closure", "z_global_scan", "p_global_scan"]
 MIN_EVENTS_SR = 10  # fewer SR data events: no estimate
 MIN_REFERENCE_SELECTED = 10  # fewer reference events above the template cut: eff_ref unmeasured
 
@@ -74,12 +78,18 @@ def template_counts(d: DataScores, eps: float) -> dict:
             "n_sig_selected": int((sel & d.is_signal).sum())}
 
 
-def template_finish(row: dict, rel_syst: float) -> None:
-    """Uncertainty, Z and p of a template row given the relative systematic."""
-    b = row["n_expected_sr"]
-    row["rel_syst"] = rel_syst
-    row["uncertainty"] = float(np.sqrt((rel_syst * b) ** 2 + row["var_stat"]))
-    row["z_local"] = z_counting(row["n_selected_sr"], b, row["uncertainty"])
+def template_finish(row: dict, nc: NonClosure | None = None) -> None:
+    """Expected background, uncertainty, Z and p of a template row given the non-closure `nc` of the
+    n_sig = 0 runs (None: none, the template taken as exact)."""
+    nc = nc or NonClosure(0.0, 0.0, 0.0, 1, 0)
+    b, c = row["n_expected_sr"], nc.c
+    if not 1 + c > 0:
+        raise NoEstimate(f"non-closure {c:+.2f} on the n_sig = 0 runs: the template predicts no background")
+    row["n_expected_sr"], row["non_closure"], row["rel_syst"] = (1 + c) * b, c, float(np.sqrt(nc.s2 + nc.var_c))
+    row["uncertainty"] = float(np.sqrt((1 + c) ** 2 * row["var_stat"] + b * b * (nc.s2 + nc.var_c)))
+    z = z_counting(row["n_selected_sr"], row["n_expected_sr"], row["uncertainty"])
+    row["z_local"] = student_z(z, row["n_expected_sr"] + row["uncertainty"] ** 2, b * b * nc.s2 * (1 + 1 / nc.n_runs),
+                               nc.dof)
     row["p_local"] = float(p_from_z(row["z_local"]))
 
 
@@ -122,25 +132,40 @@ def estimates(d: DataScores, eps_list) -> tuple[list[dict], dict]:
     return rows, fits
 
 
+def _no_template(r: dict, message: str) -> None:
+    r["message"] = f"no template estimate: {message}"
+    log.warning("%s %s n_sig %s seed %s eps %g: %s", r["window"], r["method"], r["nsig"], r["seed"], r["eps"],
+                r["message"])
+    r.update({k: float("nan") for k in ("n_expected_sr", "uncertainty", "z_local", "p_local", "rel_syst",
+                                        "non_closure")})
+
+
 def apply_systematics(rows: list[dict]) -> None:
-    """rel_syst per (window, method, eps) from the n_sig = 0 template rows, then Z of every template row."""
-    null = defaultdict(list)
+    """Non-closure per (method, eps) from the n_sig = 0 template rows, then Z of every template row; an
+    n_sig = 0 row uses the runs of the other seeds only."""
+    null = defaultdict(list)  # the template estimates before correction (template_finish overwrites them)
     for r in rows:
         if r["estimate"] == "template" and r["nsig"] == 0 and "var_stat" in r:
-            null[(r["window"], r["method"], r["eps"])].append(r)
+            null[(r["method"], r["eps"])].append((r["window"], r["seed"], r["n_selected_sr"], r["n_expected_sr"],
+                                                  r["var_stat"]))
     for r in rows:
         if r["estimate"] != "template" or "var_stat" not in r:
             continue
-        runs = null.get((r["window"], r["method"], r["eps"]), [])
-        rel = relative_systematic(*([x[k] for x in runs] for k in ("n_selected_sr", "n_expected_sr", "var_stat")))
-        if not np.isfinite(rel):  # a template's mismodelling can be many times its statistics: no Z without it
-            r["message"] = (f"no template estimate: {len(runs)} n_sig = 0 run(s) of this window, method and eps "
-                            "to measure the template's systematic; expected at least 2")
-            log.warning("%s %s n_sig %s seed %s eps %g: %s", r["window"], r["method"], r["nsig"], r["seed"], r["eps"],
-                        r["message"])
-            r.update({k: float("nan") for k in ("uncertainty", "z_local", "p_local", "rel_syst")})
+        runs = defaultdict(list)
+        for window, seed, n, b, var_stat in null.get((r["method"], r["eps"]), []):
+            if not (r["nsig"] == 0 and seed == r["seed"]):
+                runs[window].append((n, b, var_stat))
+        nc = non_closure(runs, r["window"])
+        if nc is None:  # a template's mismodelling can be many times its statistics: no Z without it
+            other = " of the other seeds" if r["nsig"] == 0 else ""
+            _no_template(r, f"{len(runs.get(r['window'], []))} n_sig = 0 run(s){other} in this window and "
+                            f"{sum(max(len(v) - 1, 0) for v in runs.values())} degree(s) of freedom over the windows "
+                            f"to measure the template's non-closure; expected at least 1 and {MIN_DOF}")
             continue
-        template_finish(r, rel)
+        try:
+            template_finish(r, nc)
+        except NoEstimate as e:
+            _no_template(r, str(e))
 
 
 def _check_inputs(data: list[DataScores], eps_list) -> None:
@@ -166,7 +191,7 @@ def signal_window(data: list[DataScores]) -> int | None:
 
 
 def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibration_out: str, figdir: str,
-             signal_window_index: int | None = None) -> None:
+             signal_window_index: int | None = None, null_shared: bool = False) -> None:
     data = [read_data_scores(p) for p in score_files]
     _check_inputs(data, eps_list)
     rows, fits = [], {}
@@ -176,7 +201,7 @@ def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibratio
         fits.update({(d.window, d.method, d.nsig, d.seed, eps): v for eps, v in f.items()})
     apply_systematics(rows)
     n_eff = calibration.global_significance(rows)
-    table = calibration.calibration_table(rows, n_eff)
+    table = calibration.calibration_table(rows, n_eff, null_shared)
     rows.sort(key=lambda r: (r["window"], r["method"], r["nsig"], r["seed"], r["eps"], r["estimate"]))
     w = signal_window(data) if signal_window_index is None else signal_window_index
     plots.all_figures(rows, fits, eps_list, w, figdir)
