@@ -10,8 +10,9 @@ from bumphunt_toys import SIGNAL_MASS, SIGNAL_WIDTH, as_data, background_in, dat
 from hepad.errors import InputError
 from hepad.resonant.bumphunt import fit
 from hepad.resonant.bumphunt.calibration import effective_windows
-from hepad.resonant.bumphunt.hunt import apply_systematics, fit_estimate, template_counts, template_finish
-from hepad.resonant.bumphunt.scores import read_data_scores
+from hepad.resonant.bumphunt.hunt import apply_systematics, estimates, fit_estimate, template_counts, template_finish
+from hepad.resonant.bumphunt.ratio import fit_fraction
+from hepad.resonant.bumphunt.scores import DataScores, read_data_scores
 from hepad.resonant.bumphunt.significance import non_closure, z_counting
 
 # toys >= 200 asked; the mean's statistical error is then 0.05 (fit, 400) and 0.02 (template, 2000)
@@ -206,3 +207,44 @@ def test_a_cut_inside_tied_scores_is_no_estimate():
     assert cut(np.r_[np.arange(1.0, 898.0), [950.0] * 5, np.arange(1000.0, 1098.0)], 0.1) == 950.0
     with pytest.raises(NoEstimate, match="95 of 100 events share the score 0 at the cut"):
         cut(np.r_[np.zeros(95), np.arange(1.0, 6.0)], 0.1)
+
+
+def _ratio_toy(rng, n, w):
+    """SR scores log p_S / p_B with p_B = N(0, 1), p_S = N(2, 0.5) and a signal fraction w."""
+    ns = rng.binomial(n, w)
+    x = np.concatenate([rng.normal(0, 1, n - ns), rng.normal(2, 0.5, ns)])
+    return stats.norm.logpdf(x, 2, 0.5) - stats.norm.logpdf(x)
+
+
+def test_ratio_route_background_only_is_standard_normal():
+    rng = np.random.default_rng(11)
+    z = np.array([fit_fraction(_ratio_toy(rng, 5000, 0.0)).z for _ in range(400)])
+    print(f"ratio route: 400 background-only toys, mean Z {z.mean():+.3f}, std {z.std():.3f}")
+    assert abs(z.mean()) < 0.1 and abs(z.std() - 1) < 0.15
+
+
+def test_ratio_route_recovers_the_signal_fraction_and_the_asimov_z():
+    rng = np.random.default_rng(12)
+    fits = [fit_fraction(_ratio_toy(rng, 5000, 0.02)) for _ in range(200)]
+    w = np.array([f.w for f in fits])
+    # Asimov: q0 = 2 n E_mix[ln(1 + w (p_S/p_B - 1))], the expectation from a large sample
+    u = np.expm1(_ratio_toy(rng, 2_000_000, 0.02))
+    z_a = np.sqrt(2 * 5000 * np.log1p(0.02 * u).mean())
+    print(f"ratio route, w = 0.02: mean w_hat {w.mean():.4f} +- {w.std():.4f} (sigma_w {np.mean([f.sigma_w for f in fits]):.4f}), "
+          f"median Z {np.median([f.z for f in fits]):.2f}, Asimov {z_a:.2f}")
+    assert w.mean() == pytest.approx(0.02, abs=0.001)
+    assert np.mean([f.sigma_w for f in fits]) == pytest.approx(w.std(), rel=0.15)
+    assert abs(np.median([f.z for f in fits]) - z_a) < 0.3
+
+
+def test_ratio_route_is_one_row_without_a_cut():
+    rng = np.random.default_rng(13)
+    n = 3000
+    d = DataScores(score=_ratio_toy(rng, n, 0.05), mjj=np.full(n, 3.5), is_signal=np.zeros(n, bool),
+                   reference_score=np.zeros(0), window=1, sr_lo=3.3, sr_hi=3.7, fit_lo=2.9, fit_hi=4.1,
+                   method="ranode", nsig=100, seed=0, route="ratio")
+    rows, fits = estimates(d, [0.1, 0.01])
+    assert len(rows) == 1 and not fits
+    r = rows[0]
+    assert (r["estimate"], r["eps"], r["n_selected_sr"]) == ("ratio", 1.0, n) and r["z_local"] > 3
+    assert r["n_expected_sr"] == pytest.approx(0.95 * n, abs=3 * r["uncertainty"])

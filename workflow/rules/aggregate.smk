@@ -97,7 +97,8 @@ rule template_closure:
 
 # what `rule all` asks for besides summary.csv (only what the configured methods produce)
 # the calibration figure needs n_sig = 0 runs (config/paper.yaml has none)
-BUMPHUNT_FIGS = ["bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig"] + [
+BUMPHUNT_FIGS = ["bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig"] + ["bumphunt_scan_ratio"] * (
+    "ratio" in P.bumphunt_routes) + [
     f"bumphunt_spectrum_w{w}" for w in P.window_ids] + ["bumphunt_calibration"] * (0 in config["resonant"]["n_sig"])
 
 

@@ -46,6 +46,17 @@ def dataset_path(name):
     return os.path.join(DATA_DIR, name)
 
 
+def dijets_input(wc):
+    """The file behind a canonical dijet table (prepare_dijets): toy events, extra QCD or an
+    n_sig = 0 background sample (null_s{seed}); else the configured input file."""
+    if config["data"]["source"] != "toy":
+        return input_path(config["data"], wc.sample, DATA_DIR, config["download"], MANIFEST)
+    if wc.sample.startswith("null_s"):
+        return rules.toy_null.output[0].format(seed=wc.sample[len("null_s"):])
+    return rules.toy_dijets.output[wc.sample]
+
+
 onstart:
     for line in P.skipped_lines():  # reported once per run (not at every parse of the Snakefile)
         print(line, file=sys.stderr)
+

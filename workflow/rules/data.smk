@@ -79,18 +79,10 @@ rule toy_null:
         " --mass-mjj-slope {params.toy[mass_mjj_slope]} --seed {params.seed} > {log} 2>&1"
 
 
-def _dijets_input(wc):
-    if SOURCE != "toy":
-        return input_path(config["data"], wc.sample, DATA_DIR, config["download"], MANIFEST)
-    if wc.sample.startswith("null_s"):
-        return rules.toy_null.output[0].format(seed=wc.sample[len("null_s"):])
-    return rules.toy_dijets.output[wc.sample]
-
-
 rule prepare_dijets:
     """Features (m_jj, jet masses, tau21) of an input file into the canonical table."""
     input:
-        _dijets_input,
+        dijets_input,
     output:
         f"{WORK}/dijets/{{sample}}.h5",
     wildcard_constraints:

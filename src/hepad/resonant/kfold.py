@@ -152,5 +152,5 @@ def _out_of_fold(cls, options, device, win, seed, plan, models, fold_wins):
     data = {"score": score, "mjj": events.mjj, "is_signal": events.label == 1,
             "reference_score": np.concatenate(reference) if reference else np.zeros(0),
             "sr_lo": win.lo, "sr_hi": win.hi, "fit_lo": fit_lo, "fit_hi": fit_hi, "method": cls.name, "seed": seed,
-            "route": "fit" if cls.reference is None else "both"}
+            "route": cls.bumphunt_route or ("fit" if cls.reference is None else "both")}
     return data, raw[sr], events[sr]

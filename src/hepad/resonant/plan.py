@@ -264,9 +264,15 @@ class ResonantPlan:
     @property
     def bumphunt_keys(self) -> list[dict]:
         """The bump hunt's runs: every key of a method that reads the data (not supervised: it is
-        trained on simulation, not a search) and scores the sidebands (not R-ANODE)."""
+        trained on simulation, not a search)."""
         methods = _methods()
-        return [k for k in self.keys if methods[k["method"]].reads_data() and methods[k["method"]].scores_sidebands]
+        return [k for k in self.keys if methods[k["method"]].reads_data()]
+
+    @property
+    def bumphunt_routes(self) -> set:
+        """The methods' own bump-hunt routes (Method.bumphunt_route: "ratio" for R-ANODE)."""
+        methods = _methods()
+        return {methods[k["method"]].bumphunt_route for k in self.bumphunt_keys}
 
     def metrics(self, key: dict) -> str:
         return "{work}/resonant/metrics/w{window}/{method}/n{nsig}/s{seed}.json".format(work=self.work, **key)

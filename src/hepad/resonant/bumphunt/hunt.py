@@ -13,6 +13,9 @@ For each data-scores file and background efficiency eps:
 - fit route: cut at the score above which round(eps N_SB) of the sideband data events (fit range
   outside the SR) lie, so eps is the background efficiency measured where no signal is expected;
   binned sideband fit of the selected m_jj spectrum, SR background from it, Z from q0 (fit.bump_fit).
+- ratio route (R-ANODE, whose score log p_S / p_B lives in the SR): no cut (eps = 1 in the table);
+  the signal fraction w fitted to the SR events' out-of-fold scores, Z its signed profile-likelihood
+  significance (ratio.fit_fraction).
 A case that gives no estimate (too few events, a fit that does not converge) is a row of NaN with a
 `message` and a log line; the aggregation goes on.
 """
@@ -26,7 +29,7 @@ import numpy as np
 
 from hepad.errors import InputError
 from hepad.io.atomic import write_csv
-from hepad.resonant.bumphunt import calibration, fit, plots
+from hepad.resonant.bumphunt import calibration, fit, plots, ratio
 from hepad.resonant.bumphunt.scores import DataScores, read_data_scores
 from hepad.resonant.bumphunt.significance import MIN_DOF, NonClosure, non_closure, p_from_z, student_z, z_counting
 
@@ -108,6 +111,18 @@ def fit_estimate(d: DataScores, eps: float) -> tuple[dict, fit.BumpFit]:
             "n_sig_selected": int((sel & d.in_sr & d.is_signal).sum())}, r
 
 
+def ratio_estimate(d: DataScores) -> dict:
+    """Every SR event, no cut (eps = 1): the fitted signal fraction w of the out-of-fold likelihood
+    ratios (ratio.fit_fraction); expected background (1 - w) N_SR."""
+    _check_sr(d)
+    s = d.score[d.in_sr]
+    if not np.isfinite(s).all():
+        raise NoEstimate(f"{int((~np.isfinite(s)).sum())} SR events without a finite log density ratio")
+    f, n = ratio.fit_fraction(s), int(d.in_sr.sum())
+    return {"n_selected_sr": n, "n_expected_sr": (1 - f.w) * n, "uncertainty": f.sigma_w * n, "z_local": f.z,
+            "p_local": float(p_from_z(f.z)), "n_sig_selected": int((d.in_sr & d.is_signal).sum())}
+
+
 def _base(d: DataScores, eps: float, estimate: str) -> dict:
     return {"window": d.window, "sr_lo": d.sr_lo, "sr_hi": d.sr_hi, "method": d.method, "nsig": d.nsig,
             "seed": d.seed, "eps": eps, "estimate": estimate, **{k: float("nan") for k in NUMBERS}, "message": ""}
@@ -116,12 +131,14 @@ def _base(d: DataScores, eps: float, estimate: str) -> dict:
 def estimates(d: DataScores, eps_list) -> tuple[list[dict], dict]:
     """Rows of one file (template rows still without Z) and the fit results by eps."""
     rows, fits = [], {}
-    for eps in eps_list:
+    for eps in [1.0] if d.estimates == ("ratio",) else eps_list:
         for est in d.estimates:
             row = _base(d, eps, est)
             try:
                 if est == "template":
                     row.update(template_counts(d, eps))
+                elif est == "ratio":
+                    row.update(ratio_estimate(d))
                 else:
                     values, fits[eps] = fit_estimate(d, eps)
                     row.update(values)
@@ -160,7 +177,7 @@ def apply_systematics(rows: list[dict]) -> None:
             other = " of the other seeds" if r["nsig"] == 0 else ""
             _no_template(r, f"{len(runs.get(r['window'], []))} n_sig = 0 run(s){other} in this window and "
                             f"{sum(max(len(v) - 1, 0) for v in runs.values())} degree(s) of freedom over the windows "
-                            f"to measure the template's non-closure; expected at least 1 and {MIN_DOF}")
+                            f"to measure the template's non-closure; expected at least 1 run and {MIN_DOF} degree(s)")
             continue
         try:
             template_finish(r, nc)

@@ -11,7 +11,7 @@ from scipy import stats
 from hepad.plotting import color, plt, save
 from hepad.resonant.plots import COLORS
 
-STYLE = {"fit": "-", "template": "--"}
+STYLE = {"fit": "-", "template": "--", "ratio": "-."}
 
 
 def _q(values) -> np.ndarray:
@@ -66,7 +66,7 @@ def vs_nsig(rows: list[dict], window: int, stem) -> None:
     axes[0][0].set_ylabel(r"local significance $Z$")
     axes[0][-1].legend(frameon=False, fontsize=7)
     fig.suptitle(f"window {window} [{rows[0]['sr_lo']}, {rows[0]['sr_hi']}] TeV (solid: sideband fit, dashed: "
-                 "template; dotted: 5 sigma)", fontsize=9)
+                 "template, dash-dot: fitted signal fraction, no cut; dotted: 5 sigma)", fontsize=9)
     save(fig, stem)
 
 

@@ -15,7 +15,8 @@ from hepad.io.atomic import atomic_path
 EVENT_KEYS = ("score", "mjj", "is_signal")  # one entry per data event in [fit_lo, fit_hi]
 SCALAR_KEYS = {"window": int, "sr_lo": float, "sr_hi": float, "fit_lo": float, "fit_hi": float, "method": str,
                "nsig": int, "seed": int, "route": str}
-ROUTES = {"template": ("template",), "fit": ("fit",), "both": ("template", "fit")}  # route -> estimates
+# route -> estimates; "ratio": the score is log p_S / p_B (R-ANODE), the signal fraction is fitted
+ROUTES = {"template": ("template",), "fit": ("fit",), "both": ("template", "fit"), "ratio": ("ratio",)}
 KEYS = (*EVENT_KEYS, "reference_score", *SCALAR_KEYS)
 
 

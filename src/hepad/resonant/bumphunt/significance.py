@@ -61,7 +61,7 @@ class NonClosure(NamedTuple):
     dof: int
 
 
-MIN_DOF = 2  # of the pooled spread
+MIN_DOF = 1  # of the pooled spread (a spread from few runs widens Z: student_z)
 
 
 def non_closure(runs: dict, window) -> NonClosure | None:

@@ -74,8 +74,10 @@ class Method(ABC):
     # background sample it trains against, for the bump hunt's template estimate (hepad.resonant.kfold):
     # "template" (a fresh one per fold), "extra_bkg" (its held-out share per fold) or None
     reference: ClassVar[str | None] = None
-    # its score is defined outside the SR (the bump hunt's sideband fit needs the sidebands scored)
-    scores_sidebands: ClassVar[bool] = True
+    # the bump hunt's background estimates from its out-of-fold data scores (hepad.resonant.bumphunt):
+    # None = the sideband fit, and the template estimate too when it has a reference; "ratio" = its
+    # score is a likelihood ratio log p_S / p_B defined in the SR only (R-ANODE): the fitted signal fraction
+    bumphunt_route: ClassVar[str | None] = None
     Options: ClassVar[type[Options]] = Options
     checkpoint: str | None = None
 

@@ -49,9 +49,9 @@ class RANODE(Method):
     score_needs = frozenset({"bkg_flow"})
     trains_flow = True
     Options = RANODEOptions
-    # p_S(m, x) and p_B(m) live in the SR: sideband events all get the lowest score, so a cut at a
-    # sideband efficiency is a tie; R-ANODE is left out of the bump hunt (README "Bump hunt")
-    scores_sidebands = False
+    # p_S(m, x) and p_B(m) live in the SR (sideband events all get the lowest score: no sideband fit);
+    # the bump hunt fits the signal fraction of the out-of-fold SR scores instead (README "Bump hunt")
+    bumphunt_route = "ratio"
 
     def _log_pb(self, d: Dijets) -> np.ndarray:
         """log p_B(x | m) + log p_B(m), m from the SR histogram (density per TeV)."""
