@@ -64,7 +64,11 @@ def vs_nsig(rows: list[dict], window: int, stem) -> None:
         _bands(ax, [r for r in rows if r["eps"] == e], "nsig", lambda r: (r["method"], r["estimate"]))
         ax.set(xlabel=r"injected signal events $n_{sig}$", title=rf"$\epsilon_B$ = {e:g}")
     axes[0][0].set_ylabel(r"local significance $Z$")
-    axes[0][-1].legend(frameon=False, fontsize=7)
+    entries = {}  # every panel's lines (the ratio route has a panel of its own, eps = 1)
+    for ax in axes[0]:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, h)
+    axes[0][-1].legend(entries.values(), entries.keys(), frameon=False, fontsize=7)
     fig.suptitle(f"window {window} [{rows[0]['sr_lo']}, {rows[0]['sr_hi']}] TeV (solid: sideband fit, dashed: "
                  "template, dash-dot: fitted signal fraction, no cut; dotted: 5 sigma)", fontsize=9)
     save(fig, stem)
