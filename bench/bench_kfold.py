@@ -53,7 +53,10 @@ def main(argv=None):
                 cls, win = window_inputs(method, *args.window, paths, "cpu")
                 with tempfile.TemporaryDirectory() as tmp:
                     t0 = time.perf_counter()
-                    train_folds(cls, options, "cpu", [win], [0], k, fit_width, f"{tmp}/ckpt")
+                    if k == 1:  # before fold models: one model on all the data
+                        cls(options, 0, "cpu", checkpoint=f"{tmp}/ckpt").train(win)
+                    else:
+                        train_folds(cls, options, "cpu", [win], [0], k, fit_width, f"{tmp}/ckpt")
                     times[k].append(time.perf_counter() - t0)
         m1, m2 = statistics.median(times[1]), statistics.median(times[2])
         print(f"{method:8s} k=1 {' '.join(f'{t:6.1f}' for t in times[1])}   k=2 {' '.join(f'{t:6.1f}' for t in times[2])}"
