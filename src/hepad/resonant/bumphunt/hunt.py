@@ -8,8 +8,8 @@ For each data-scores file and background efficiency eps:
   this window, spread s2 beyond statistics pooled over windows) corrects it: expected background
   b' = (1 + c) b, sigma_b^2 = (1 + c)^2 var_stat + b^2 (s2 + var_c); Z from the counting formula
   (significance.z_counting), widened for a spread measured on few runs (significance.student_z).
-  An n_sig = 0 row is judged by the other seeds' runs only (leave one
-  out), so its Z is a fair test of the calibration.
+  An n_sig = 0 row is judged by the other seeds' runs only (leave one out), so its Z is a fair
+  test of the calibration.
 - fit route: cut at the score above which round(eps N_SB) of the sideband data events (fit range
   outside the SR) lie, so eps is the background efficiency measured where no signal is expected;
   binned sideband fit of the selected m_jj spectrum, SR background from it, Z from q0 (fit.bump_fit).
