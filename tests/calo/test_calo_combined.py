@@ -5,7 +5,7 @@ import pytest
 
 from hepad import metrics
 from hepad.calo import steps
-from hepad.calo.combined import combined_scores, pvalues
+from hepad.calo.combined import combined_scores, kept_fraction, pvalues
 
 
 def _auc(sig, bkg):
@@ -27,10 +27,16 @@ def test_strong_input_survives_a_chance_one(strong_first):
     sig, bkg = combined_scores((a[0], b[0]), (a[1], b[1]), seed=0)
     auc_strong, auc = _auc(*strong), _auc(sig, bkg)
     assert auc_strong > 0.97 and abs(_auc(*chance) - 0.5) < 0.02
-    assert auc - 0.5 >= 0.9 * (auc_strong - 0.5), (auc, auc_strong)
+    assert kept_fraction(auc, (_auc(*a), _auc(*b))) >= 0.9, (auc, auc_strong)
     # both inputs strong (independent): the combination beats either
     s2, b2 = combined_scores((strong[0], rng.normal(3.0, 1.0, n)), (strong[1], rng.normal(0.0, 1.0, n)), seed=0)
     assert _auc(s2, b2) > auc_strong + 0.005
+
+
+def test_kept_fraction_by_hand():
+    assert kept_fraction(0.9, (0.95, 0.5)) == pytest.approx(0.4 / 0.45)
+    assert kept_fraction(0.8, (0.5, 0.7)) == pytest.approx(1.5)  # better than either input
+    assert np.isnan(kept_fraction(0.6, (0.5, 0.4)))  # no input beats chance: nothing to keep
 
 
 def test_background_is_calibrated_and_seeded():

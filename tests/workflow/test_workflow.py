@@ -189,7 +189,10 @@ def test_ci_workflow_end_to_end_and_reproducible(tmp_path):
     assert {r["lifetime_source"] for r in life} == {"reweighted fixed-displacement samples"}  # the toy has none
     assert all(float(r["max_sic"]) > 3 for r in heat if float(r["z_m"]) == 1.44 and r["method"] == "unsup")
     life_log = (a / "logs" / "ci" / "calo" / "lifetimes.log").read_text()
-    assert life_log.count(" combined(") == 2 * 3 * 2 and life_log.count("showers from reweighted") == 2 * 3
+    assert life_log.count(" combined(") == 2 * 2 * 3 * 2 and life_log.count("showers from reweighted") == 2 * 3
+    kept = [line.split(" INFO ", 1)[-1].strip() for line in life_log.splitlines() if " keeps " in line]
+    assert len(kept) == 2 * 3 * 2  # per lifetime sample and supervised MLP
+    print("combined tagger on the CI lifetime samples:\n  " + "\n  ".join(kept))
     for name in ("calo_heatmap", "calo_loglik", "calo_jacobian", "calo_lifetime_sic", "calo_sup_vs_unsup"):
         from matplotlib.image import imread
 

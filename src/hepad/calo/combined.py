@@ -46,6 +46,13 @@ def combine(*p: np.ndarray) -> np.ndarray:
     return -np.log10(-np.expm1(len(p) * np.log1p(-np.minimum.reduce(p))))
 
 
+def kept_fraction(auc_combined: float, auc_inputs) -> float:
+    """(AUC_combined - 0.5) / (AUC_best - 0.5): the share of the strongest input's separation from the
+    photons that the combination keeps (NaN when no input beats chance)."""
+    best = max(auc_inputs)
+    return (auc_combined - 0.5) / (best - 0.5) if best > 0.5 else float("nan")
+
+
 def combined_scores(sig: tuple, bkg: tuple, seed: int, cell: tuple = ()) -> tuple:
     """Combined scores (signal, background) from (unsup, sup) scores of the same showers each
     (both larger = more signal-like). `seed` fixes the photons' folds, (`seed`, `cell`) the signal's."""

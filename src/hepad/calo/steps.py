@@ -113,6 +113,18 @@ def _rows_and_log(key: dict, sig, bkg, min_bkg, method, mt, rows, what: str) -> 
              rows[-1]["max_sic"])
 
 
+def _log_kept(rows: list[dict], what: str) -> None:
+    """One line per combined row of one sample: how much of its stronger input's AUC - 0.5 it keeps."""
+    from hepad.calo.combined import kept_fraction
+
+    auc = {(r["method"], r["train_mass_gev"]): r["auc"] for r in rows}
+    for (method, mt), a in auc.items():
+        if method == "combined":
+            kept = kept_fraction(a, (auc[("unsup", "")], auc[("sup", mt)]))
+            log.info("%s combined(%g) keeps %.0f %% of its stronger input's AUC - 0.5 (unsup %.3f, sup %.3f, "
+                     "combined %.3f)", what, mt, 100 * kept, auc[("unsup", "")], auc[("sup", mt)], a)
+
+
 def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, figdir, background_showers=None,
             signal_showers: dict | None = None, supervised: dict | None = None, seed: int = 0) -> None:
     """heatmap.csv over mass x displacement (unsup; with `supervised` models also sup and combined
@@ -137,9 +149,12 @@ def heatmap(background, signals: dict, min_bkg: int, jacobian: bool, csv_out, fi
     for (mass, z), sc in sorted(sig.items()):
         s_sup = _supervised(models, signal_showers[(mass, z)])
         unsup = (anomaly_score(sc, jacobian), anomaly_score(bkg, jacobian))
-        for method, mt, s, b in studies.tagger_scores(unsup, {m: (s_sup[m], b_sup[m]) for m in models}, seed,
-                                                       studies.cell_key(mass, z)):
+        entries = studies.tagger_scores(unsup, {m: (s_sup[m], b_sup[m]) for m in models}, seed,
+                                        studies.cell_key(mass, z))
+        for method, mt, s, b in entries:
             _rows_and_log(dict(mass_gev=mass, z_m=z), s, b, min_bkg, method, mt, rows, f"m={mass:g} GeV z={z:g} m:")
+        unsup_row = next(r for r in rows if r["method"] == "unsup" and (r["mass_gev"], r["z_m"]) == (mass, z))
+        _log_kept([unsup_row, *rows[len(rows) - len(entries):]], f"m={mass:g} GeV z={z:g} m:")
     write_csv(csv_out, rows, studies.HEATMAP_COLUMNS)
 
 
@@ -183,6 +198,7 @@ def lifetimes(background, background_showers, signal_scores: dict, signal_shower
             for method, mt, s, b in entries:
                 _rows_and_log(key, s, b, min_bkg, method, mt, rows, f"m={mass:g} tau={tau:g}")
                 curves[(method, -1.0 if mt is None else mt, mass, tau)] = studies._labelled(s, b)
+            _log_kept(rows[-len(entries):], f"m={mass:g} tau={tau:g}")
     figdir = Path(figdir)
     plots.lifetime_sic(curves, figdir / "calo_lifetime_sic", len(bkg_unsup), min_bkg, with_sup=False)
     plots.lifetime_sic(curves, figdir / "calo_sup_vs_unsup", len(bkg_unsup), min_bkg, with_sup=True)
