@@ -17,7 +17,8 @@ threadpool_limits(1)  # OpenMP and BLAS (sklearn, numpy) too: what `hepad --thre
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
-    """Also restore one thread after a test that changed it (hepad.cli.main --threads)."""
+    """Also restore one thread after a test that changed it (hepad.cli.main --threads): torch's, and the
+    OpenMP/BLAS pools, which `--threads` limits process-wide too."""
     yield
     torch.set_num_threads(1)
-threadpool_limits(1)  # OpenMP and BLAS (sklearn, numpy) too: what `hepad --threads 1` sets
+    threadpool_limits(1)
