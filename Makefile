@@ -14,11 +14,17 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -c "import hepad, torch, snakemake, nflows, sklearn, h5py"
 	touch $@
 
-.PHONY: workflow test report venv
+.PHONY: workflow test test-all report venv profile
 venv: $(VENV)/.installed
 
+# the wall time of the last `make workflow` (snakemake only, venv excluded) goes next to its benchmark files
 workflow: $(VENV)/.installed
-	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
+	@start=$$(date +%s); $(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml \
+	  && mkdir -p benchmarks/default && echo $$(( $$(date +%s) - start )) > benchmarks/default/wall_seconds.txt
+
+# where the last default run's time went: jobs, seconds and share per rule (bench/profile.py)
+profile: $(VENV)/.installed
+	$(PY) bench/profile.py benchmarks/default
 
 report: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml --report results/default/report.html

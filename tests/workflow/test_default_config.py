@@ -1,0 +1,42 @@
+"""config/config.yaml (the `make workflow` run): its job count per rule is pinned, so that the default
+run cannot grow unnoticed (issue 21: the default's wall time is the first thing a user meets)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from test_paper_config import job_counts
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT = ROOT / "config" / "config.yaml"
+
+# The dry run of config/config.yaml, December 2026: 507 jobs. Change it only with the README's
+# "Measured" section (wall time and profile of a whole run of the new default).
+PINNED = {"calo_toy": 44, "toy_dijets": 1, "toy_null": 3, "calo_example": 1, "calo_train_flow": 2, "prepare_dijets": 5,
+          "calo_score": 41, "calo_train_supervised": 2, "split_samples": 1, "calo_heatmap": 1, "calo_lifetimes": 1,
+          "inject_signal": 9, "make_testset": 5, "train_simulated": 15, "score": 21, "train": 18, "train_bkg_flow": 3,
+          "train_sigma": 3, "flow_losses": 1, "metrics": 315, "validate_template": 10, "bumphunt": 1,
+          "compute_accounting": 1, "template_closure": 1, "aggregate_resonant": 1, "all": 1}  # fmt: skip
+
+
+def test_default_config_job_count_per_rule_is_pinned(tmp_path):
+    cfg = yaml.safe_load(DEFAULT.read_text())
+    r = cfg["resonant"]
+    n_win, n_nsig, n_seed, n_methods = len(r["windows"]), len(r["n_sig"]), len(r["seeds"]), len(r["methods"])
+    # the arithmetic behind the pinned numbers: every (window, method, n_sig, seed) has its metrics job
+    # (supervised: the 3 seeds once, listed for each n_sig), one job a (window, method, n_sig) for the
+    # training (stack [window, seed]: all windows and seeds of a (method, n_sig)), the sideband flows and SIGMA's models one job per n_sig (stack [window, seed])
+    assert (n_win, n_nsig, n_seed, n_methods) == (5, 3, 3, 7)
+    assert PINNED["metrics"] == n_win * n_methods * n_nsig * n_seed
+    assert PINNED["train_bkg_flow"] == PINNED["train_sigma"] == n_nsig == PINNED["toy_null"]
+    assert PINNED["inject_signal"] == n_nsig * n_seed
+    assert PINNED["train_simulated"] == n_win * n_seed
+    assert PINNED["train"] == (n_methods - 1) * n_nsig  # stack [window, seed]: one job a (method, n_sig)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "--configfile", str(DEFAULT),
+                           "-d", str(tmp_path)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    counts = job_counts(proc.stdout)
+    total = counts.pop("total")
+    assert counts == PINNED, {k: (counts.get(k), v) for k, v in {**counts, **PINNED}.items() if counts.get(k) != PINNED.get(k)}
+    assert total == sum(PINNED.values()) == 507
