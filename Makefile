@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -c "import hepad, torch, snakemake, nflows, sklearn, h5py"
 	touch $@
 
-.PHONY: workflow test test-all report venv profile
+.PHONY: workflow test report venv profile
 venv: $(VENV)/.installed
 
 # the wall time of the last `make workflow` (snakemake only, venv excluded) goes next to its benchmark files
