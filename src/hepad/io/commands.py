@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[3] / "resources" / "datasets.yaml"
+from hepad.io.download import DEFAULT_MANIFEST  # the command layer points at the library, never back
+
 STORE_NAME = ".hepad-checksums.json"  # beside the downloaded files: sha256 recorded at first download
 
 

@@ -31,7 +31,8 @@ import yaml
 
 from hepad.errors import InputError
 from hepad.io.atomic import atomic_path
-from hepad.io.commands import DEFAULT_MANIFEST
+
+DEFAULT_MANIFEST = Path(__file__).resolve().parents[3] / "resources" / "datasets.yaml"
 
 log = logging.getLogger(__name__)
 
