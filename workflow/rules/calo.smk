@@ -18,6 +18,9 @@ if config.get("calo"):  # no `calo` section (or calo: null): the study is off
             CHI_MEMBERS, LIFE_SRC = plan.calogan_signals(C, load_manifest(MANIFEST).get(C["calogan"]["signal_zip"]),
                                                          DATA_DIR)
             LIFE = {n: mt for n, mt in plan.life_samples(C).items() if n in LIFE_SRC}
+            if not config["download"]:  # every missing file in one line, at DAG time (not MissingInputException)
+                plan.require_calogan_files(C, ["photons_train", "photons_test", *CHI, *SUP, *LIFE], LIFE_SRC, DATA_DIR,
+                                           load_manifest(MANIFEST), MANIFEST)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
