@@ -17,10 +17,11 @@ $(VENV)/.installed: pyproject.toml
 .PHONY: workflow test report venv profile
 venv: $(VENV)/.installed
 
-# the wall time of the last `make workflow` (snakemake only, venv excluded) goes next to its benchmark files
+# each `make workflow` appends its wall time (snakemake only, venv excluded) next to the benchmark files
 workflow: $(VENV)/.installed
-	@start=$$(date +%s); $(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml \
-	  && mkdir -p benchmarks/default && echo $$(( $$(date +%s) - start )) > benchmarks/default/wall_seconds.txt
+	@start=$$(date +%s); $(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml; rc=$$?; \
+	  mkdir -p benchmarks/default && echo "$$(date -Is) $$(( $$(date +%s) - start )) rc=$$rc" >> benchmarks/default/wall_seconds.log; \
+	  exit $$rc
 
 # where the last default run's time went: jobs, seconds and share per rule (bench/profile.py)
 profile: $(VENV)/.installed

@@ -86,10 +86,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['cpu_seconds']:>10.0f}{r['max_rss_mb']:>12.0f}")
     jobs = sum(r["jobs"] for r in prof.values())
     print(f"{'total':<24}{jobs:>6}{total:>10.0f}{1:>8.0%}")
-    wall_file = a.folder / "wall_seconds.txt"  # written by `make workflow`
+    wall_file = a.folder / "wall_seconds.log"  # one line per `make workflow`: date, seconds, rc
     if a.wall is None and wall_file.is_file():
-        a.wall = float(wall_file.read_text())
-        print(f"wall time of the last `make workflow`: {a.wall:.0f} s ({wall_file})")
+        runs = [line.split() for line in wall_file.read_text().splitlines() if line.strip()]
+        a.wall = sum(float(r[1]) for r in runs)
+        print(f"`make workflow` wall time: {a.wall:.0f} s over {len(runs)} invocation(s) ({wall_file}; remove it "
+              f"before a fresh run)")
     if a.wall:
         print(f"job time / wall time: {total / a.wall:.2f} (cores kept busy on average)")
     if a.csv:

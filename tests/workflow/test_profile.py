@@ -37,3 +37,11 @@ def test_unknown_path_and_missing_folder(tmp_path, capsys):
     assert prof.main([str(tmp_path / "nope")]) == 2
     assert "no such folder" in capsys.readouterr().err
     assert prof.main([str(tmp_path)]) == 2  # empty
+
+
+def test_wall_time_log_of_make_workflow(tmp_path, capsys):
+    (tmp_path / "bumphunt.tsv").write_text(HEADER + "100\t0:01:40\t5\tNA\tNA\tNA\tNA\tNA\tNA\t90\n")
+    (tmp_path / "wall_seconds.log").write_text("2026-12-06T13:00:00 150 rc=1\n2026-12-06T14:00:00 50 rc=0\n")
+    assert prof.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "200 s over 2 invocation(s)" in out and "job time / wall time: 0.50" in out
