@@ -24,9 +24,9 @@ def test_default_config_job_count_per_rule_is_pinned(tmp_path):
     cfg = yaml.safe_load(DEFAULT.read_text())
     r = cfg["resonant"]
     n_win, n_nsig, n_seed, n_methods = len(r["windows"]), len(r["n_sig"]), len(r["seeds"]), len(r["methods"])
-    # the arithmetic behind the pinned numbers: every (window, method, n_sig, seed) has its metrics job
-    # (supervised: the 3 seeds once, listed for each n_sig), one job a (window, method, n_sig) for the
-    # training (stack [window, seed]: all windows and seeds of a (method, n_sig)), the sideband flows and SIGMA's models one job per n_sig (stack [window, seed])
+    # the arithmetic behind the pinned numbers: a metrics job per (window, method, n_sig, seed); with
+    # resonant.stack [window, seed], one training job per (method, n_sig) for the methods that read the
+    # data and one sideband-flow and one SIGMA job per n_sig; supervised one job per (window, seed)
     assert (n_win, n_nsig, n_seed, n_methods) == (5, 3, 3, 7)
     assert PINNED["metrics"] == n_win * n_methods * n_nsig * n_seed
     assert PINNED["train_bkg_flow"] == PINNED["train_sigma"] == n_nsig == PINNED["toy_null"]

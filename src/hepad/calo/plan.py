@@ -5,12 +5,11 @@ life_m{mass}_tau{tau} (:g; lifetime samples of the public data, when present).""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from hepad.calo.preprocessing import sample_seed
 from hepad.calo.sources import archive_members, find_member
 from hepad.errors import InputError
-from hepad.io.download import DEFAULT_MANIFEST
+from hepad.io.download import download_command
 
 
 def chi_samples(c: dict) -> dict:
@@ -108,7 +107,7 @@ def calogan_file(c: dict, name: str, life: dict) -> str:
     return sup[name] if name in sup else g[name]
 
 
-def require_calogan_files(c: dict, samples, life: dict, data_dir, manifest: dict, manifest_path=None) -> None:
+def require_calogan_files(c: dict, samples, life: dict, data_dir, manifest: dict, manifest_path) -> None:
     """With download off: every public file the samples read must be in data_dir already; else one
     InputError line listing all of them at once (signal archive, photons, supervised and lifetime
     files), with their URLs and the `hepad download` command that fetches them."""
@@ -116,12 +115,10 @@ def require_calogan_files(c: dict, samples, life: dict, data_dir, manifest: dict
     missing = [n for n in names if not os.path.isfile(os.path.join(data_dir, n))]
     if not missing:
         return
-    cmd = ["hepad", "download", *missing, "--data-dir", str(data_dir)]
-    if manifest_path is not None and Path(manifest_path).resolve() != DEFAULT_MANIFEST:
-        cmd += ["--manifest", str(manifest_path)]
+    cmd = download_command(missing, data_dir, manifest_path)
     urls = ", ".join(f"{n} <{manifest[n]['url']}>" if n in manifest else f"{n} (not in the manifest)" for n in missing)
     raise InputError(f"calo (source calogan, download: false): {len(missing)} of {len(names)} files not found in data_dir "
-                     f"{data_dir}: {urls}; download them into that folder (or run `{' '.join(cmd)}`), set the config "
+                     f"{data_dir}: {urls}; download them into that folder (or run `{cmd}`), set the config "
                      f"key data_dir to a folder holding them, or set download: true")
 
 

@@ -312,17 +312,22 @@ def fetch(
 # ---------------------------------------------------------------- entry points
 
 
+def download_command(names, data_dir, manifest) -> str:
+    """The `hepad download` line that fetches `names` into data_dir (--manifest only for another manifest)."""
+    cmd = ["hepad", "download", *names, "--data-dir", str(data_dir)]
+    if not isinstance(manifest, dict) and Path(manifest).resolve() != DEFAULT_MANIFEST:
+        cmd += ["--manifest", str(manifest)]
+    return shlex.join(cmd)
+
+
 def locate(name: str, data_dir, manifest) -> Path:
     """Path of manifest file `name` already present in `data_dir` (no download), else InputError."""
     e = _entry(name, manifest)
     path = Path(data_dir) / name
     if not path.is_file():
-        cmd = ["hepad", "download", name, "--data-dir", str(data_dir)]
-        if not isinstance(manifest, dict) and Path(manifest).resolve() != DEFAULT_MANIFEST:
-            cmd += ["--manifest", str(manifest)]
         raise InputError(
             f"{name}: not found in data_dir {data_dir}; download {e['url']} into that folder "
-            f"(or run `{shlex.join(cmd)}`), or set the config key data_dir to a folder holding it"
+            f"(or run `{download_command([name], data_dir, manifest)}`), or set the config key data_dir to a folder holding it"
         )
     if e.get("size") is not None and path.stat().st_size != int(e["size"]):
         raise InputError(
