@@ -4,7 +4,7 @@
 import os
 import sys
 
-from hepad.config import validate_config
+from hepad.config import require_a_study, validate_config
 from hepad.errors import InputError
 
 if not workflow.config_settings.configfiles:
@@ -14,18 +14,25 @@ if not workflow.config_settings.configfiles:
 
 try:  # a bad config stops here with one line, before any job
     validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+    require_a_study(config)
     from hepad.resonant.plan import ResonantPlan
 
-    P = ResonantPlan(config)  # what the resonant rules need (workflow/rules/resonant.smk)
+    # what the resonant rules need (workflow/rules/resonant.smk); None: a calorimeter-only config
+    P = ResonantPlan(config) if config.get("resonant") else None
 except InputError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/resonant.smk"
+include: "workflow/rules/download.smk"
+if P:  # the resonant study
+
+    include: "workflow/rules/data.smk"
+    include: "workflow/rules/resonant.smk"
+    include: "workflow/rules/aggregate.smk"
+
+
 include: "workflow/rules/calo.smk"
-include: "workflow/rules/aggregate.smk"
 
 
 # The default target lives here: snakemake ignores default targets set in included files.

@@ -13,6 +13,18 @@ def _where(err: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in err.absolute_path) or "(top level)"
 
 
+def run_dirs(run: str) -> tuple[str, str, str, str]:
+    """(work, results, logs, benchmarks) folders of a run, relative to the working directory."""
+    return f"work/{run}", f"results/{run}", f"logs/{run}", f"benchmarks/{run}"
+
+
+def require_a_study(config: dict) -> None:
+    """A config runs the resonant study, the CaloFlow study or both; with neither it would plan nothing."""
+    if not config.get("resonant") and not config.get("calo"):
+        raise InputError("config: no study: expected a `resonant` section (with `data` and `samples`), a `calo` "
+                         "section, or both")
+
+
 def validate_config(config: dict, schema_path) -> dict:
     """Fill schema defaults into `config` and check it; raise InputError naming key and value."""
     with open(schema_path) as f:
@@ -31,6 +43,11 @@ def _message(err: jsonschema.ValidationError) -> str:
     if err.validator == "required":
         missing = [k for k in err.validator_value if k not in err.instance]
         return f"config: {key(missing[0])}: missing; it is required (the schema has no default for it)"
+    if err.validator == "dependentRequired":
+        needs = err.validator_value  # {key: [keys it needs]}
+        have = next(k for k in needs if k in err.instance)
+        missing = [k for k in needs[have] if k not in err.instance]
+        return f"config: {key(missing[0])}: missing; the `{have}` section needs it"
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
         allowed = set(err.schema.get("properties", {}))
         unknown = sorted(set(err.instance) - allowed)

@@ -98,3 +98,43 @@ def test_without_configfile_the_default_config_runs(tmp_path):
     assert all(p.returncode == 0 for p in jobs), jobs[0].stderr[-2000:]
     table = lambda p: p.stdout.split("Job stats:")[1].split("\n\n")[0]  # noqa: E731
     assert table(jobs[0]) == table(jobs[1]) and "calo_score" in table(jobs[0])
+
+
+def job_counts(p) -> dict[str, int]:
+    """rule -> jobs, from the Job stats table of a dry run."""
+    rows = [r.split() for r in p.stdout.split("Job stats:")[1].strip().split("\n\n")[0].splitlines()]
+    return {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit() and r[0] != "total"}
+
+
+def test_each_study_runs_alone(tmp_path):
+    """config/calo.yaml (run + calo only) plans the CaloFlow jobs and nothing of the resonant study; the
+    default's calo section alone plans the same calo jobs as the whole default; a resonant-only config
+    plans no calo job."""
+    calo_only = yaml.safe_load((ROOT / "config" / "calo.yaml").read_text())
+    assert set(calo_only) <= {"run", "device", "threads", "calo"}
+    p = dry_run(tmp_path, "--configfile", str(ROOT / "config" / "calo.yaml"))
+    assert p.returncode == 0, p.stderr[-2000:]
+    alone = job_counts(p)
+    assert alone.pop("all") == 1 and alone and all(r.startswith("calo_") for r in alone), alone
+    full = job_counts(dry_run(tmp_path, "--configfile", str(ROOT / "config" / "config.yaml")))
+    assert alone == {r: n for r, n in full.items() if r.startswith("calo_")}
+    assert "dijets" not in p.stdout and "resonant" not in p.stdout  # no dijet data, no resonant path
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    del cfg["calo"]
+    (tmp_path / "resonant.yaml").write_text(yaml.safe_dump(cfg))
+    resonant = job_counts(dry_run(tmp_path, "--configfile", str(tmp_path / "resonant.yaml")))
+    assert not any(r.startswith("calo_") for r in resonant) and resonant["train"] == full["train"]
+
+
+@pytest.mark.parametrize("drop,line", [
+    (("resonant", "calo"), "error: config: no study: expected a `resonant` section (with `data` and `samples`), "
+                           "a `calo` section, or both"),
+    (("samples",), "error: config: samples: missing; the `resonant` section needs it"),
+])
+def test_a_config_without_a_study_or_without_the_resonant_inputs_is_one_line(tmp_path, drop, line):
+    cfg = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
+    for key in drop:
+        del cfg[key]
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    p = dry_run(tmp_path, "--configfile", str(tmp_path / "c.yaml"))
+    assert p.returncode == 2 and p.stderr.strip().splitlines() == [line]

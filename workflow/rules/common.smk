@@ -1,10 +1,11 @@
 # Shared names and helpers. What the resonant rules need is computed in hepad.resonant.plan (P, made
-# in the Snakefile).
+# in the Snakefile; None in a calorimeter-only config).
 import json
 import os
 import sys
 from pathlib import Path
 
+from hepad.config import run_dirs
 from hepad.provenance import code_version as _code_version
 
 # `hepad` lives next to the python running snakemake (works without activating the venv).
@@ -15,7 +16,8 @@ envvars:
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 RUN = config["run"]
-WORK, RESULTS, LOGS, BENCH = P.work, P.results, P.logs, P.bench
+WORK, RESULTS, LOGS, BENCH = run_dirs(RUN)
+RESONANT_TARGETS = []  # aggregate.smk, when the config has a resonant study
 ENV = "../../envs/hepad.yaml"
 SRC = Path(workflow.basedir) / "src"
 
@@ -23,7 +25,7 @@ wildcard_constraints:
     window=r"\d+",
     nsig=r"\d+",
     seed=r"\d+",
-    method="|".join(config["resonant"]["methods"]),
+    method="|".join(config["resonant"]["methods"]) if P else "none",
 
 
 def code_version(*steps):
@@ -40,23 +42,7 @@ def flags(paths):
 DATA_DIR = config.get("data_dir", "data")
 
 
-def dataset_path(name):
-    """Local path of the public file `name` of resources/datasets.yaml: under `data_dir`, where the
-    download rule puts it (or where the user already has it)."""
-    return os.path.join(DATA_DIR, name)
-
-
-def dijets_input(wc):
-    """The file behind a canonical dijet table (prepare_dijets): toy events, extra QCD or an
-    n_sig = 0 background sample (null_s{seed}); else the configured input file."""
-    if config["data"]["source"] != "toy":
-        return input_path(config["data"], wc.sample, DATA_DIR, config["download"], MANIFEST)
-    if wc.sample.startswith("null_s"):
-        return rules.toy_null.output[0].format(seed=wc.sample[len("null_s"):])
-    return rules.toy_dijets.output[wc.sample]
-
-
 onstart:
-    for line in P.skipped_lines():  # reported once per run (not at every parse of the Snakefile)
+    for line in P.skipped_lines() if P else []:  # reported once per run (not at every parse of the Snakefile)
         print(line, file=sys.stderr)
 

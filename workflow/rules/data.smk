@@ -1,40 +1,22 @@
-# Input data (toy, or public files fetched into data_dir) -> canonical dijet tables -> fixed partition.
+# The resonant study's input data (toy, or public files fetched into data_dir: download.smk) ->
+# canonical dijet tables -> fixed partition.
 import re
 
-from hepad.io.download import load_manifest
 from hepad.resonant.plan import POOLS
 from hepad.resonant.formats.sources import input_path, reader_args
 
 TOY = config["data"].get("toy", {})
 SOURCE = config["data"]["source"]
-# relative manifest paths are taken from the repository (where the Snakefile is)
-MANIFEST = os.path.join(workflow.basedir, config["manifest"])
-MANIFEST_NAMES = list(load_manifest(MANIFEST))
 
 
-if config["download"]:
-
-    rule download_dataset:
-        """Fetch a public file of the manifest into data_dir: resume, retries, size/sha256 check, then
-        an atomic move. A local rule (cluster nodes may lack internet). No code param: editing the
-        package must not fetch gigabytes again; the file is checked against its recorded checksum."""
-        output:
-            os.path.join(DATA_DIR, "{name}"),
-        wildcard_constraints:
-            name="|".join(re.escape(n) for n in MANIFEST_NAMES),
-        params:
-            manifest=MANIFEST,
-        localrule: True
-        resources:
-            downloads=1,
-        conda:
-            ENV
-        log:
-            f"{LOGS}/download/{{name}}.log",
-        benchmark:
-            f"{BENCH}/download/{{name}}.tsv"
-        shell:
-            "hepad download {wildcards.name} --manifest {params.manifest} --out {output} > {log} 2>&1"
+def dijets_input(wc):
+    """The file behind a canonical dijet table (prepare_dijets): toy events, extra QCD or an
+    n_sig = 0 background sample (null_s{seed}); else the configured input file."""
+    if config["data"]["source"] != "toy":
+        return input_path(config["data"], wc.sample, DATA_DIR, config["download"], MANIFEST)
+    if wc.sample.startswith("null_s"):
+        return rules.toy_null.output[0].format(seed=wc.sample[len("null_s"):])
+    return rules.toy_dijets.output[wc.sample]
 
 
 rule toy_dijets:

@@ -12,6 +12,7 @@ import itertools
 from dataclasses import fields
 from types import SimpleNamespace
 
+from hepad.config import run_dirs
 from hepad.errors import InputError
 from hepad.resonant.registry import SHARED_MODELS
 from hepad.resonant.windows import resolve_windows
@@ -43,8 +44,7 @@ class ResonantPlan:
     def __init__(self, config: dict):
         self.config, self.r = config, config["resonant"]
         run = config["run"]
-        self.work, self.results = f"work/{run}", f"results/{run}"
-        self.logs, self.bench = f"logs/{run}", f"benchmarks/{run}"
+        self.work, self.results, self.logs, self.bench = run_dirs(run)
         self.windows = resolve_windows(self.r["windows"])
         fractions = config["samples"]["signal_fractions"]
         if abs(sum(fractions.values()) - 1) > 1e-9:
