@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -c "import hepad, torch, snakemake, nflows, sklearn, h5py"
 	touch $@
 
-.PHONY: workflow test report venv profile
+.PHONY: workflow test test-all report venv profile
 venv: $(VENV)/.installed
 
 # each `make workflow` appends its wall time (snakemake only, venv excluded) next to the benchmark files
@@ -30,5 +30,10 @@ profile: $(VENV)/.installed
 report: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml --report results/default/report.html
 
+# the fast subset (a developer's inner loop) and everything (what CI runs), both on $(CORES) pytest-xdist
+# workers (tests/conftest.py: one file per unit, the longest first)
 test: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest
+	$(PY) -m pytest -m "not slow" -n $(CORES) --dist loadgroup
+
+test-all: $(VENV)/.installed
+	$(PY) -m pytest -n $(CORES) --dist loadgroup

@@ -16,9 +16,9 @@ def rules_run(log: Path) -> set[str]:
 
 
 expected = rules_run(local_log)
-on_slurm = set()
-for d in (slurm / ".snakemake" / "slurm_logs").iterdir():  # rule_<name>/ or group_<group>_<rule>_<rule>/
-    on_slurm |= {d.name[5:]} if d.name.startswith("rule_") else {r for r in expected if f"_{r}" in d.name}
+on_slurm = set()  # the rules each SLURM job's log says it ran (a group job runs several)
+for f in (slurm / ".snakemake" / "slurm_logs").rglob("*.log"):
+    on_slurm |= rules_run(f)
 job_ids = re.findall(r"submitted with SLURM jobid (\d+)", slurm_log.read_text())
 print(f"SLURM job ids: {', '.join(job_ids)}")
 print(f"rules run locally: {sorted(expected)}; rules run as SLURM jobs: {sorted(on_slurm)}")
