@@ -42,6 +42,22 @@ def flags(paths):
 DATA_DIR = config.get("data_dir", "data")
 
 
+def dataset_path(name):
+    """Local path of the public file `name` of resources/datasets.yaml: under `data_dir`, where the
+    download rule puts it (or where the user already has it)."""
+    return os.path.join(DATA_DIR, name)
+
+
+def dijets_input(wc):
+    """The file behind a canonical dijet table (prepare_dijets, resonant study): toy events, extra QCD or an
+    n_sig = 0 background sample (null_s{seed}); else the configured input file."""
+    if config["data"]["source"] != "toy":
+        return input_path(config["data"], wc.sample, DATA_DIR, config["download"], MANIFEST)
+    if wc.sample.startswith("null_s"):
+        return rules.toy_null.output[0].format(seed=wc.sample[len("null_s"):])
+    return rules.toy_dijets.output[wc.sample]
+
+
 onstart:
     for line in P.skipped_lines() if P else []:  # reported once per run (not at every parse of the Snakefile)
         print(line, file=sys.stderr)

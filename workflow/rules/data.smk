@@ -1,22 +1,11 @@
 # The resonant study's input data (toy, or public files fetched into data_dir: download.smk) ->
 # canonical dijet tables -> fixed partition.
-import re
 
 from hepad.resonant.plan import POOLS
 from hepad.resonant.formats.sources import input_path, reader_args
 
 TOY = config["data"].get("toy", {})
 SOURCE = config["data"]["source"]
-
-
-def dijets_input(wc):
-    """The file behind a canonical dijet table (prepare_dijets): toy events, extra QCD or an
-    n_sig = 0 background sample (null_s{seed}); else the configured input file."""
-    if config["data"]["source"] != "toy":
-        return input_path(config["data"], wc.sample, DATA_DIR, config["download"], MANIFEST)
-    if wc.sample.startswith("null_s"):
-        return rules.toy_null.output[0].format(seed=wc.sample[len("null_s"):])
-    return rules.toy_dijets.output[wc.sample]
 
 
 rule toy_dijets:

@@ -1,4 +1,6 @@
 # Public files of the manifest (resources/datasets.yaml) fetched into data_dir: shared by both studies.
+import re
+
 from hepad.io.download import load_manifest
 
 # relative manifest paths are taken from the repository (where the Snakefile is)
@@ -29,9 +31,3 @@ if config["download"]:
             f"{BENCH}/download/{{name}}.tsv"
         shell:
             "hepad download {wildcards.name} --manifest {params.manifest} --out {output} > {log} 2>&1"
-
-
-def dataset_path(name):
-    """Local path of the public file `name` of resources/datasets.yaml: under `data_dir`, where the
-    download rule puts it (or where the user already has it)."""
-    return os.path.join(DATA_DIR, name)
