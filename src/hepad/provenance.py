@@ -6,6 +6,12 @@ recursively everything those modules import (at their top or inside any function
 packages' __init__ files on the way. A string literal naming a hepad module ("hepad.x.y" or
 "hepad.x.y:attr", as in lazy registries) counts as an import. A rule carries this hash as a
 param, so editing any module its step imports (directly or not) reruns it, and nothing else does.
+
+`only` narrows a registry to what one job can run: {"hepad.resonant.methods": {"...methods.cwola",
+"...methods.base"}} follows, of everything that module imports or names, those modules alone (its
+own file is still hashed), so that a method's jobs do not depend on the other methods' code.
+The hash is of each file's syntax tree (ast.dump), not its bytes: a comment, a blank line or a
+reformatting changes nothing; any change to what runs (docstrings included) does.
 """
 
 from __future__ import annotations
@@ -27,9 +33,19 @@ def module_file(src: Path, module: str) -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
 def _tree(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(), str(path))
+    return _parse(path.read_text(), str(path))
+
+
+@lru_cache(maxsize=None)
+def _parse(text: str, name: str) -> ast.Module:  # keyed on the text: an edited file is parsed anew
+    return ast.parse(text, name)
+
+
+@lru_cache(maxsize=None)
+def _syntax(text: str, name: str) -> bytes:
+    """What is hashed of a file: its syntax tree, without comments and layout."""
+    return ast.dump(_parse(text, name)).encode()
 
 
 def _imported(node: ast.AST, module: str, is_package: bool) -> set[str]:
@@ -50,6 +66,12 @@ def _imported(node: ast.AST, module: str, is_package: bool) -> set[str]:
     return {m for m in out if m == "hepad" or m.startswith("hepad.")}
 
 
+@lru_cache(maxsize=None)
+def _module_imports(text: str, name: str, module: str) -> frozenset[str]:
+    """hepad modules a whole module (its top and every function) imports or names."""
+    return frozenset(_imported(_parse(text, name), module, name.endswith("__init__.py")))
+
+
 def _top_level(tree: ast.Module) -> ast.Module:
     """The module without its functions (what runs at import)."""
     body = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -68,8 +90,10 @@ def _reached(functions: dict, name: str) -> list[ast.AST]:
     return list(out.values())
 
 
-def closure(src: Path, *targets: str) -> list[Path]:
-    """Source files a step can run; targets are "module" (all of it) or "module:function"."""
+def closure(src: Path, *targets: str, only: dict[str, set[str]] | None = None) -> list[Path]:
+    """Source files a step can run; targets are "module" (all of it) or "module:function"; `only`:
+    registry module -> the modules it leads to that are followed (module docstring)."""
+    only = only or {}
     src = Path(src)
     files: set[Path] = set()
     seen: set[str] = set()
@@ -100,7 +124,8 @@ def closure(src: Path, *targets: str) -> list[Path]:
         if f is None:  # an attribute (from hepad.x import name), not a module
             continue
         files.add(f)
-        todo += _parents(m) + sorted(_imported(_tree(f), m, f.name == "__init__.py"))
+        reached = _module_imports(f.read_text(), str(f), m)
+        todo += _parents(m) + sorted(reached & only[m] if m in only else reached)
     return sorted(files)
 
 
@@ -109,9 +134,10 @@ def _parents(module: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
-def code_version(src: Path, *targets: str) -> str:
-    """12-hex-digit hash of the sources in closure(src, *targets) (paths and contents)."""
+def code_version(src: Path, *targets: str, only: dict[str, set[str]] | None = None) -> str:
+    """12-hex-digit hash of the sources in closure(src, *targets, only=only): their paths and syntax
+    trees (comments and layout left out)."""
     h = hashlib.sha256()
-    for f in closure(src, *targets):
-        h.update(f.relative_to(src).as_posix().encode() + b"\0" + f.read_bytes())
+    for f in closure(src, *targets, only=only):
+        h.update(f.relative_to(src).as_posix().encode() + b"\0" + _syntax(f.read_text(), str(f)) + b"\0")
     return h.hexdigest()[:12]

@@ -84,13 +84,46 @@ def check_edits_rerun_exactly_the_importers(run: Path, repo: Path) -> None:
     steps = rule_steps()
     for module in ("resonant/windows.py", "resonant/plots.py", "calo/lifetimes.py"):
         f = repo / "src" / "hepad" / module
-        f.write_text(f.read_text() + "\n# edited\n")
+        f.write_text(f.read_text() + EDIT)
         expected = {r for r, targets in steps.items()
                     if any(p.relative_to(repo / "src" / "hepad").as_posix() == module
                            for p in closure(repo / "src", *targets))}
         assert expected, module
         assert params_changed() == expected, module
-        f.write_text(f.read_text().removesuffix("\n# edited\n"))
+        f.write_text(f.read_text().removesuffix(EDIT))
+
+    # One method's module: a comment reruns nothing; a real change reruns that method's jobs and the
+    # aggregates that read every method, nothing else (P.code_scope); reverting it, nothing again.
+    dry = [*cmd[:3], "-n", *cmd[4:]]
+    cwola = repo / "src" / "hepad" / "resonant" / "methods" / "cwola.py"
+    text = cwola.read_text()
+    cwola.write_text(text.replace("\n\n", "\n\n# a comment, and a blank line\n\n\n", 1))
+    assert planned(dry) == []
+    cwola.write_text(text + EDIT)
+    jobs = planned(dry)
+    assert {r for r, wc in jobs if "method" in wc} == {"train", "train_kfold", "score", "metrics"}, jobs
+    assert {wc.get("method") for r, wc in jobs if "method" in wc} == {"cwola"}, jobs
+    assert {r for r, wc in jobs if "method" not in wc} <= AGGREGATES, jobs
+    cwola.write_text(text)
+    assert planned(dry) == []
+
+
+EDIT = "\n_EDITED = 1\n"  # a change to what runs (a comment would change no code version)
+# the rules that read the results of every method (rerun when any method's results change)
+AGGREGATES = {"aggregate_resonant", "bumphunt", "compute_accounting", "all"}
+
+
+def planned(cmd: list[str]) -> list[tuple[str, dict]]:
+    """The jobs `snakemake -n` plans: (rule, wildcards)."""
+    import re
+
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = []
+    for block in re.split(r"^(?:local)?rule ", p.stdout + p.stderr, flags=re.M)[1:]:
+        wc = re.search(r"^\s+wildcards: (.*)$", block, flags=re.M)
+        out.append((block.split(":", 1)[0], dict(kv.split("=", 1) for kv in wc.group(1).split(", ")) if wc else {}))
+    return out
 
 
 def comparable(run: Path) -> dict:

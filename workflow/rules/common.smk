@@ -34,6 +34,13 @@ def code_version(*steps):
     return _code_version(SRC, *steps)
 
 
+def method_code_version(*steps):
+    """code_version for the jobs of one method ({method} wildcard): of all the methods, the steps
+    reach that method's module only (P.code_scope), so that editing one method reruns its jobs alone."""
+    versions = {m: _code_version(SRC, *steps, only=P.code_scope(m)) for m in config["resonant"]["methods"]}
+    return lambda wc: versions[wc.method]
+
+
 def flags(paths):
     """--data X --bkg-flow Y ... of named inputs (their names are the CLI flags)."""
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in paths.items())

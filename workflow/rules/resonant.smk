@@ -123,7 +123,7 @@ if P.window_pattern("test") != "(?!)":
             inputs=_FLAGS,
             options=_OPTIONS,
             checkpoint=f"{WORK}/resonant/models/train/{P.method_job()}.ckpt",
-            code=code_version("hepad.resonant.steps:train"),
+            code=method_code_version("hepad.resonant.steps:train"),
         threads: config["threads"]["train"]
         resources:
             gpu=lambda wc: P.gpu(wc.method),
@@ -155,7 +155,7 @@ if P.window_pattern("kfold") != "(?!)":
             inputs=_FLAGS,
             options=_OPTIONS,
             checkpoint=f"{WORK}/resonant/models/train_kfold/{P.method_job()}.ckpt",
-            code=code_version("hepad.resonant.steps:train"),
+            code=method_code_version("hepad.resonant.steps:train"),
         threads: config["threads"]["train"]
         resources:
             gpu=lambda wc: P.gpu(wc.method),
@@ -184,7 +184,7 @@ rule train_simulated:
         inputs=_FLAGS,
         options=_OPTIONS,
         checkpoint=f"{WORK}/resonant/models/w{{window}}/{{method}}/nall/s{{seed}}.ckpt",
-        code=code_version("hepad.resonant.steps:train"),
+        code=method_code_version("hepad.resonant.steps:train"),
     threads: config["threads"]["train"]
     resources:
         gpu=lambda wc: P.gpu(wc.method),
@@ -209,7 +209,7 @@ rule score:
         window=P.window_pattern("test"),
     params:
         inputs=lambda wc, input: flags(dict(input.items())),
-        code=code_version("hepad.resonant.steps:score"),
+        code=method_code_version("hepad.resonant.steps:score"),
     threads: config["threads"]["score"]
     conda:
         ENV
@@ -260,7 +260,7 @@ rule validate_template:
         options=lambda wc: json.dumps(P.options[wc.method], sort_keys=True),
         figure=lambda wc, output: output.pdf[:-4],
         device=config["device"],
-        code=code_version("hepad.resonant.steps:validate_template"),
+        code=method_code_version("hepad.resonant.steps:validate_template"),
     threads: config["threads"]["train"]
     conda:
         ENV

@@ -95,6 +95,15 @@ class ResonantPlan:
         """Training asks for a GPU only when it trains a torch model (a flow of its own, an MLP)."""
         return int(_methods()[method].uses_gpu(self.options[method]))
 
+    def code_scope(self, method: str) -> dict[str, set[str]]:
+        """What a job of `method` can run, for its code version (hepad.provenance `only`): of the
+        methods registry, the method's module and their base; of the shared-model registry, the
+        loaders of the models it reads (their trainers run in their own jobs, whose outputs it reads)."""
+        cls = _methods()[method]
+        loaders = {SHARED_MODELS[n].loader.partition(":")[0] for n in cls.needs if n in SHARED_MODELS}
+        return {"hepad.resonant.methods": {"hepad.resonant.methods.base", cls.__module__},
+                "hepad.resonant.registry": {"hepad.errors", *loaders}}
+
     # ---- windows ----
     def window_args(self) -> str:
         """All windows as `lo hi lo hi ...` (split_samples checks them against the data's m_jj range)."""
