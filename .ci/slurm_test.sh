@@ -30,7 +30,7 @@ slurm_runs() {
   # It runs n_sig = 600 only (the local run also has 0, for the bump hunt): half the resonant jobs, so
   # that CI stays within its time; its rows are compared with the local run's n_sig = 600 rows.
   printf 'resonant:\n  stack: [window, seed]\n  n_sig: [600]\n' > "$work/slurm.yaml"  # merged over ci.yaml
-  timeout -k 30 1500 snakemake "${SLURM_ARGS[@]}" --configfile config/ci.yaml "$work/slurm.yaml" -d "$work/slurm" \
+  timeout -k 30 2400 snakemake "${SLURM_ARGS[@]}" --configfile config/ci.yaml "$work/slurm.yaml" -d "$work/slurm" \
     > "$work/slurm.log" 2>&1 || { tail -50 "$work/slurm.log"; exit 1; }
   echo "SLURM run of config/ci.yaml: $(grep -c "submitted with SLURM jobid" "$work/slurm.log") SLURM jobs, ${SECONDS} s (cluster start included)"
 
