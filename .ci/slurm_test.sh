@@ -34,17 +34,18 @@ slurm_runs() {
     > "$work/slurm.log" 2>&1 || { tail -50 "$work/slurm.log"; exit 1; }
   echo "SLURM run of config/ci.yaml: $(grep -c "submitted with SLURM jobid" "$work/slurm.log") SLURM jobs, ${SECONDS} s (cluster start included)"
 
-  # A failing job is retried (profile: retries 2) and then reported with its SLURM log path:
-  # n_sig larger than the signal pool makes inject_signal fail on every attempt.
-  sed 's/^  n_sig: \[0, 600\]/  n_sig: [100000]/' config/ci.yaml > "$work/bad.yaml"
+  # A failing job is retried (profile: retries 2) and then reported with its SLURM log path: a window
+  # beyond the toy's m_jj reach (what the data decides, so a job finds it) makes split_samples fail on
+  # every attempt. (n_sig beyond the toy's signal pool, the earlier case, is now refused at start-up.)
+  sed 's/^  windows: .*/  windows: [[9.0, 9.4]]/' config/ci.yaml > "$work/bad.yaml"
   if timeout -k 30 600 snakemake "${SLURM_ARGS[@]}" --configfile "$work/bad.yaml" -d "$work/slurm" > "$work/fail.log" 2>&1; then
-    echo "expected the run with n_sig = 100000 to fail"; exit 1
+    echo "expected the run with the window [9.0, 9.4] TeV to fail"; exit 1
   fi
-  grep -E "Error in rule inject_signal|slurm_logs/rule_inject_signal/100000_0" "$work/fail.log"
-  tries=$(grep -c "submitted with SLURM jobid .*rule_inject_signal/100000_0/" "$work/fail.log" || true)
-  [ "$tries" -eq 3 ] || { echo "inject_signal was submitted $tries times; expected 3 (2 retries)"; tail -40 "$work/fail.log"; exit 1; }
-  grep -q "error: .*n_sig = 100000 exceeds the" "$work/slurm/logs/ci/inject_signal/n100000_s0.log"
-  echo "failing job: submitted 3 times (2 retries), reported with its log; its error: $(cat "$work/slurm/logs/ci/inject_signal/n100000_s0.log")"
+  grep -E "Error in rule split_samples|slurm_logs/rule_split_samples/" "$work/fail.log"
+  tries=$(grep -c "submitted with SLURM jobid .*rule_split_samples/" "$work/fail.log" || true)
+  [ "$tries" -eq 3 ] || { echo "split_samples was submitted $tries times; expected 3 (2 retries)"; tail -40 "$work/fail.log"; exit 1; }
+  grep -q "error: .*window \[9.0, 9.4\] TeV lies outside the m_jj range" "$work/slurm/logs/ci/split_samples.log"
+  echo "failing job: submitted 3 times (2 retries), reported with its log; its error: $(cat "$work/slurm/logs/ci/split_samples.log")"
   echo "SLURM runs done: ${SECONDS} s"
 }
 

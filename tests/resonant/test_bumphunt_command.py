@@ -105,3 +105,23 @@ def test_bad_eps_exits_2(tmp_path, capsys):
     assert main(_argv([good], tmp_path / "out", eps=("0.1", "1.5"))) == 2
     assert "--eps 1.5: expected a background efficiency in (0, 1)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_every_declared_figure_is_written_even_without_an_estimate(tmp_path, caplog):
+    """A window with a handful of events (no fit, no calibration) and a window without files: the
+    figures the workflow declares are all written, those without an estimate saying why (issue 23)."""
+    rng = np.random.default_rng(9)
+    tiny = [_file(tmp_path, rng, 1, n, 0, route="fit", n_total=100) for n in (0, 300)]
+    out = tmp_path / "out"
+    names = ["bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig", "bumphunt_calibration",
+             "bumphunt_spectrum_w0", "bumphunt_spectrum_w1"]
+    with caplog.at_level("WARNING"):
+        assert main(_argv(tiny, out, extra=["--expect", *names])) == 0
+    for name in names:
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000 and (out / "figures" / f"{name}.pdf").exists()
+    said = {r.getMessage().split(": ")[1]: r.getMessage() for r in caplog.records if r.getMessage().startswith("bump hunt: ")
+            and "bumphunt_" in r.getMessage()}
+    assert said["bumphunt_scan_template"].endswith("no template background estimate in any row")
+    assert "no sideband fit in window 0" in said["bumphunt_spectrum_w0"]
+    assert "no sideband fit in window 1: " in said["bumphunt_spectrum_w1"]  # with the rows' reason
+    assert "bumphunt_calibration" in said

@@ -148,3 +148,22 @@ def test_method_jobs_group_the_stacked_windows_and_seeds():
     assert only_seed.method_job() == "w{window}/{method}/n{nsig}/sstack"
     assert [(m.window, m.seed) for m in only_seed.method_members(W(window=1, method="anode", nsig=600))] == [
         (1, 0), (1, 1)]
+
+
+def test_what_the_config_alone_decides_is_refused_before_any_job():
+    """Issue 23: every (window, method) skipped, and n_sig beyond the toy's injectable signal, are
+    one-line config errors at start-up, not a run that trains nothing or fails after the toy."""
+    from hepad.errors import InputError
+
+    with pytest.raises(InputError, match=r"^config: resonant: nothing to train: every method of resonant.methods "
+                       r"\(iad, supervised\) needs extra simulated background in its window, and it covers only "
+                       r"\[3.25, 3.75\] TeV; expected a window inside that range, or a method that needs none "
+                       r"\(cwola, anode, cathode, ranode, sigma\)$"):
+        plan(windows=[[6.0, 6.4]], methods=["iad", "supervised"])
+    assert plan(windows=[[6.0, 6.4]], methods=["iad", "cwola"]).skipped == [(0, "iad")]  # cwola is left: a run
+    # ci.yaml: toy n_signal 20000, inject fraction 0.5 of 0.5 + 0.3 + 0.2
+    with pytest.raises(InputError, match=r"^config: resonant.n_sig: 50000 exceeds the 10000 signal events the toy "
+                       r"can inject \(data.toy.n_signal 20000 x samples.signal_fractions.inject 0.5\); expected at most "
+                       r"10000$"):
+        plan(n_sig=[0, 50000])
+    assert plan(n_sig=[0, 10000]).r["n_sig"] == [0, 10000]

@@ -118,6 +118,7 @@ rule bumphunt:
         eps=" ".join(map(str, config["resonant"]["bumphunt"]["eps"])),
         null="independent" if P.independent_null else "shared",
         figdir=lambda wc, output: os.path.dirname(output.pdf[0]),
+        figures=" ".join(BUMPHUNT_FIGS),
         code=code_version("hepad.resonant.bumphunt.hunt:bumphunt"),
     conda:
         ENV
@@ -127,7 +128,7 @@ rule bumphunt:
         f"{BENCH}/bumphunt.tsv"
     shell:
         "hepad bumphunt --scores {input} --eps {params.eps} --out {output.csv} --calibration {output.calibration}"
-        " --figures {params.figdir} --null-samples {params.null} > {log} 2>&1"
+        " --figures {params.figdir} --expect {params.figures} --null-samples {params.null} > {log} 2>&1"
 
 
 RESONANT_TARGETS = [f"{RESULTS}/resonant/summary.csv", f"{RESULTS}/resonant/compute_by_method.csv"]

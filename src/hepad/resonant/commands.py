@@ -193,7 +193,7 @@ def _template_closure(a):
 def _bumphunt(a):
     from hepad.resonant.bumphunt.hunt import bumphunt
 
-    bumphunt(a.scores, a.eps, a.out, a.calibration, a.figures, a.signal_window, a.null_samples == "shared")
+    bumphunt(a.scores, a.eps, a.out, a.calibration, a.figures, a.signal_window, a.null_samples == "shared", a.expect)
 
 
 def add_commands(sub) -> None:
@@ -362,6 +362,9 @@ def add_commands(sub) -> None:
     s.add_argument("--out", required=True, help="bumphunt.csv")
     s.add_argument("--calibration", required=True, help="bumphunt_calibration.csv (n_sig = 0 runs)")
     s.add_argument("--figures", required=True, help="folder of the figures")
+    s.add_argument("--expect", nargs="*", default=[], metavar="NAME",
+                   help="figure names (no extension) to write in any case: a \"no estimate\" figure with the reason "
+                   "where the rows cannot fill one (the workflow's declared outputs)")
     s.add_argument("--signal-window", type=int, default=None,
                    help="window index with the injected signal (default: the largest median S/sqrt(N) in the SR)")
     s.add_argument("--null-samples", choices=["independent", "shared"], default="independent",

@@ -70,6 +70,13 @@ class ResonantPlan:
         self.options = {m: method_options(m, self.r) for m in methods}
         self.skipped = [(w, m) for w in self.window_ids for m in self.r["methods"]
                         if self.evaluation[w] == "kfold" and methods[m].needs & {"extra_bkg", "signal"}]
+        if len(self.skipped) == len(self.window_ids) * len(self.r["methods"]):
+            free = [n for n, cls in methods.items() if not cls.needs & {"extra_bkg", "signal"}]
+            raise InputError(f"config: resonant: nothing to train: every method of resonant.methods "
+                             f"({', '.join(self.r['methods'])}) needs extra simulated background in its window, and it "
+                             f"covers only {list(self.extra_range)} TeV; expected a window inside that range, or a "
+                             f"method that needs none ({', '.join(free)})")
+        self._check_signal_pool()
         self.keys = [dict(window=w, method=m, nsig=n, seed=s) for w in self.window_ids for m in self.r["methods"]
                      for n in self.r["n_sig"] for s in self.r["seeds"] if (w, m) not in self.skipped]
         # the training jobs behind them (methods that do not read the data are shared by every n_sig)
@@ -86,6 +93,19 @@ class ResonantPlan:
         self.validation_keys = [dict(window=w, method=m, nsig=self.r["n_sig"][0], seed=self.r["seeds"][0])
                                 for w in self.window_ids for m in self.r["methods"]
                                 if issubclass(methods[m], TemplateMethod)]
+
+    def _check_signal_pool(self) -> None:
+        """The toy's injectable signal (its signal events x the inject fraction, as split_pools cuts
+        them) must hold the largest n_sig; real data is checked by inject_signal, on the file."""
+        d = self.config["data"]
+        if d["source"] != "toy":
+            return
+        f = self.config["samples"]["signal_fractions"]
+        pool = int(round(f["inject"] / sum(f.values()) * d["toy"]["n_signal"]))
+        if max(self.r["n_sig"]) > pool:
+            raise InputError(f"config: resonant.n_sig: {max(self.r['n_sig'])} exceeds the {pool} signal events the toy "
+                             f"can inject (data.toy.n_signal {d['toy']['n_signal']} x samples.signal_fractions.inject "
+                             f"{f['inject']:g}); expected at most {pool}")
 
     # ---- options ----
     def shared_options(self, name: str) -> dict:

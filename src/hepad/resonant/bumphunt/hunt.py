@@ -23,7 +23,8 @@ A case that gives no estimate (too few events, a fit that does not converge) is 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -207,8 +208,27 @@ def signal_window(data: list[DataScores]) -> int | None:
     return max(by_w, key=lambda w: np.median(by_w[w])) if by_w else None
 
 
+def _why_not(name: str, rows: list[dict]) -> str:
+    """Why the declared figure `name` has no estimate: what the rows it would show say."""
+    if name.startswith("bumphunt_scan_"):
+        est = name.removeprefix("bumphunt_scan_")
+        shown, what = [r for r in rows if r["estimate"] == est], f"no {est} background estimate in any row"
+    elif name.startswith("bumphunt_spectrum_w"):
+        w = int(name.removeprefix("bumphunt_spectrum_w"))
+        shown, what = [r for r in rows if r["window"] == w and r["estimate"] == "fit"], f"no sideband fit in window {w}"
+    elif name == "bumphunt_calibration":
+        shown, what = [r for r in rows if r["nsig"] == 0], "no finite n_sig = 0 significance to calibrate with"
+    else:  # bumphunt_vs_nsig
+        shown, what = [], "no window with injected signal in its signal region (truth) to show against n_sig"
+    messages = Counter(r["message"] for r in shown if r["message"])
+    return f"{what}: {messages.most_common(1)[0][0]}" if messages else what
+
+
 def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibration_out: str, figdir: str,
-             signal_window_index: int | None = None, null_shared: bool = False) -> None:
+             signal_window_index: int | None = None, null_shared: bool = False, figures: list[str] = ()) -> None:
+    """The scan of the data-scores files -> bumphunt.csv (`out`), the calibration table and the figures
+    in `figdir`; each name in `figures` (the rule's declared figures) is written, as a "no estimate"
+    figure with the reason where the rows cannot fill it."""
     data = [read_data_scores(p) for p in score_files]
     _check_inputs(data, eps_list)
     rows, fits = [], {}
@@ -221,7 +241,12 @@ def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibratio
     table = calibration.calibration_table(rows, n_eff, null_shared)
     rows.sort(key=lambda r: (r["window"], r["method"], r["nsig"], r["seed"], r["eps"], r["estimate"]))
     w = signal_window(data) if signal_window_index is None else signal_window_index
-    plots.all_figures(rows, fits, eps_list, w, figdir)
+    written = plots.all_figures(rows, fits, eps_list, w, figdir)
+    for name in figures:
+        if name not in written:
+            reason = _why_not(name, rows)
+            log.warning("bump hunt: %s: %s", name, reason)
+            plots.no_estimate(Path(figdir) / name, name, reason)
     write_csv(calibration_out, table, calibration.COLUMNS)
     write_csv(out, rows, COLUMNS)
     n_bad = sum(bool(r["message"]) and not np.isfinite(r["z_local"]) for r in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
@@ -94,12 +95,12 @@ def spectrum(bump, title: str, stem) -> None:
     save(fig, stem)
 
 
-def calibration(rows: list[dict], stem) -> None:
+def calibration(rows: list[dict], stem) -> bool:
     """n_sig = 0: Z histograms with N(0, 1) and the Q-Q plot of local p-values, one row per estimate."""
     null = [r for r in rows if r["nsig"] == 0 and np.isfinite(r["z_local"])]
     ests = sorted({r["estimate"] for r in null})
     if not ests:
-        return
+        return False
     fig, axes = plt.subplots(len(ests), 2, figsize=(8.4, 3.4 * len(ests)), squeeze=False, layout="constrained")
     grid = np.linspace(-4, 4, 200)
     for (axh, axq), est in zip(axes, ests):
@@ -119,18 +120,34 @@ def calibration(rows: list[dict], stem) -> None:
         axq.title.set_fontsize(9)
         axh.legend(frameon=False, fontsize=6)
     save(fig, stem)
+    return True
 
 
-def all_figures(rows: list[dict], fits: dict, eps_list, window: int | None, figdir) -> None:
-    figdir = Path(figdir)
+def no_estimate(stem, name: str, reason: str) -> None:
+    """A declared figure that has nothing to show: its name and why, in words."""
+    fig, ax = plt.subplots(figsize=(6.0, 2.2))
+    ax.axis("off")
+    ax.text(0.5, 0.75, f"{name}: no estimate", ha="center", va="center", fontsize=11)
+    ax.text(0.5, 0.45, textwrap.fill(reason, 80), ha="center", va="top", fontsize=8)
+    save(fig, stem)
+
+
+def all_figures(rows: list[dict], fits: dict, eps_list, window: int | None, figdir) -> set[str]:
+    """The figures the rows can fill; -> their names."""
+    figdir, written = Path(figdir), set()
     for est in sorted({r["estimate"] for r in rows}):
         scan(rows, est, figdir / f"bumphunt_scan_{est}")
+        written.add(f"bumphunt_scan_{est}")
     if window is not None and any(r["window"] == window for r in rows):
         vs_nsig(rows, window, figdir / "bumphunt_vs_nsig")
-    calibration(rows, figdir / "bumphunt_calibration")
+        written.add("bumphunt_vs_nsig")
+    if calibration(rows, figdir / "bumphunt_calibration"):
+        written.add("bumphunt_calibration")
     eps_mid = sorted(eps_list)[len(eps_list) // 2]
     for w in sorted({k[0] for k in fits}):  # one method per window: the first with a fit, largest n_sig, first seed
         keys = sorted((k for k in fits if k[0] == w), key=lambda k: (k[4] != eps_mid, k[1], -k[2], k[3]))
         _, method, nsig, seed, e = keys[0]
         spectrum(fits[keys[0]], f"window {w}, {method}, $n_{{sig}}$ = {nsig}, seed {seed}, $\\epsilon_B$ = {e:g}",
                  figdir / f"bumphunt_spectrum_w{w}")
+        written.add(f"bumphunt_spectrum_w{w}")
+    return written
