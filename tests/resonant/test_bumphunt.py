@@ -248,3 +248,36 @@ def test_ratio_route_is_one_row_without_a_cut():
     r = rows[0]
     assert (r["estimate"], r["eps"], r["n_selected_sr"]) == ("ratio", 1.0, n) and r["z_local"] > 3
     assert r["n_expected_sr"] == pytest.approx(0.95 * n, abs=3 * r["uncertainty"])
+
+
+def test_a_biased_route_is_flagged_and_left_out_of_the_global_significance(tmp_path):
+    """Issue 22: a route whose n_sig = 0 Z are N(1.5, 1) fails the stated calibration test: every row
+    of it says so, its global significance is NaN with the reason, its calibration row holds the
+    verdict; a route with N(0, 1) null Z is calibrated and keeps its global Z; one with 6 is untested."""
+    from hepad.resonant.bumphunt import calibration, plots
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for method, shift, seeds in (("good", 0.0, 8), ("biased", 1.5, 8), ("few", 0.0, 2)):
+        for nsig in (0, 300):
+            for seed in range(seeds):
+                for w in range(3):
+                    z = rng.normal(shift + (6.0 if nsig and w == 1 else 0.0), 1.0)
+                    rows.append(dict(window=w, sr_lo=3.0 + 0.2 * w, sr_hi=3.4 + 0.2 * w, method=method, nsig=nsig,
+                                     seed=seed, eps=0.01, estimate="fit", z_local=z, p_local=stats.norm.sf(z),
+                                     message=""))
+    verdicts = calibration.verdicts(rows)
+    assert verdicts[("good", "fit", 0.01)] == "calibrated"
+    assert verdicts[("biased", "fit", 0.01)].startswith("uncalibrated: |mean| 1.")
+    assert verdicts[("few", "fit", 0.01)].startswith("untested: 6 n_sig = 0 Z value(s)")
+    info = calibration.global_significance(rows, verdicts)
+    by = lambda m: [r for r in rows if r["method"] == m]  # noqa: E731
+    assert all(r["calibration"] == "uncalibrated" and np.isnan(r["z_global_scan"])
+               and "left out of the global significance: uncalibrated" in r["message"] for r in by("biased"))
+    assert all(np.isfinite(r["z_global_scan"]) and r["message"] == "" for r in by("good") + by("few"))
+    assert {r["calibration"] for r in by("good")} == {"calibrated"} and {r["calibration"] for r in by("few")} == {"untested"}
+    table = {r["method"]: r for r in calibration.calibration_table(rows, info, False, verdicts)}
+    assert table["biased"]["verdict"] == "uncalibrated" and "|mean|" in table["biased"]["message"]
+    assert table["good"]["verdict"] == "calibrated" and table["few"]["verdict"] == "untested"
+    plots.scan(rows, "fit", tmp_path / "scan")  # the flagged route drawn faded, labelled UNCALIBRATED
+    assert (tmp_path / "scan.png").stat().st_size > 1000

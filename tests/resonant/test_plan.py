@@ -167,3 +167,10 @@ def test_what_the_config_alone_decides_is_refused_before_any_job():
                        r"10000$"):
         plan(n_sig=[0, 50000])
     assert plan(n_sig=[0, 10000]).r["n_sig"] == [0, 10000]
+
+
+def test_the_template_route_without_enough_seeds_is_said_at_start_up():
+    line, = plan(n_sig=[0, 600]).calibration_lines()  # ci.yaml: 2 seeds
+    assert line.startswith("hepad: bump hunt: the template route cannot be calibrated with 2 seed(s)")
+    assert plan(n_sig=[0, 600], seeds=[0, 1, 2]).calibration_lines() == []
+    assert plan(n_sig=[600]).calibration_lines() == []  # no n_sig = 0 runs: no calibration planned

@@ -66,6 +66,6 @@ def dijets_input(wc):
 
 
 onstart:
-    for line in P.skipped_lines() if P else []:  # reported once per run (not at every parse of the Snakefile)
+    for line in P.skipped_lines() + P.calibration_lines() if P else []:  # once per run, not at every parse
         print(line, file=sys.stderr)
 

@@ -17,6 +17,7 @@ from hepad.errors import InputError
 from hepad.resonant.registry import SHARED_MODELS
 from hepad.resonant.windows import resolve_windows
 
+MIN_TEMPLATE_SEEDS = 3  # the template route's n_sig = 0 rows: leave-one-out over the other seeds' runs
 POOLS = ["background", "signal_inject", "signal_train", "signal_test", "extra_train", "extra_test"]
 # config keys of the `resonant` section that methods share, by the Options field they fill
 SHARED_OPTIONS = {"classifier": "classifier", "val_fraction": "val_fraction", "sideband_width": "cwola_sideband_width",
@@ -141,6 +142,15 @@ class ResonantPlan:
     def skipped_lines(self) -> list[str]:
         return [f"hepad: {m} skipped in window {w} {list(self.windows[w])} TeV: it needs extra simulated background "
                 f"there, and the extra background covers only {list(self.extra_range)} TeV" for w, m in self.skipped]
+
+    def calibration_lines(self) -> list[str]:
+        """What the bump hunt cannot calibrate, known from the config: the template route's n_sig = 0
+        rows need the other seeds' n_sig = 0 runs to measure its non-closure (leave one out)."""
+        if 0 not in self.r["n_sig"] or not self.bumphunt_keys or len(self.r["seeds"]) >= MIN_TEMPLATE_SEEDS:
+            return []
+        return [f"hepad: bump hunt: the template route cannot be calibrated with {len(self.r['seeds'])} seed(s) "
+                f"(resonant.seeds): its n_sig = 0 rows need at least {MIN_TEMPLATE_SEEDS} seeds, so they are NaN "
+                "and the route is `untested`; the sideband-fit route is calibrated as usual"]
 
     # ---- paths ----
     def _model_nsig(self, method: str, nsig):

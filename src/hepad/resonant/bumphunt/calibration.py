@@ -9,6 +9,12 @@ correlated, so N_eff <= the number of windows; N_eff is the maximum-likelihood f
 the null scans (n_sig = 0, one per seed): P(p_min <= u) = 1 - (1 - u)^N has density N (1 - u)^(N - 1),
 so N_eff = n / sum_s -ln(1 - p_min,s), clipped to [1, n_windows]. With fewer than MIN_NULL_SCANS
 null scans N_eff = n_windows (windows taken as independent: conservative).
+
+Verdict per (method, estimate, eps) on its n_sig = 0 Z values (`verdict`, the stated test):
+"calibrated" when there are at least MIN_CALIBRATION_Z of them, |mean| <= MAX_ABS_MEAN, the standard
+deviation within STD_RANGE and the KS p-value against N(0, 1) >= MIN_KS_P; "uncalibrated" when one
+fails (such a route's Z is not a significance: it is flagged in every row, drawn faded in the scans
+and left out of the global significance); "untested" with fewer values (kept, and said so).
 """
 
 from __future__ import annotations
@@ -20,9 +26,48 @@ from scipy import stats
 
 from hepad.resonant.bumphunt.significance import z_from_p
 
-COLUMNS = ["method", "estimate", "eps", "n", "mean_z", "std_z", "ks_p", "n_windows", "n_null_scans", "n_windows_eff",
-           "message"]
+COLUMNS = ["method", "estimate", "eps", "n", "mean_z", "std_z", "ks_p", "verdict", "n_windows", "n_null_scans",
+           "n_windows_eff", "message"]
 MIN_NULL_SCANS = 5
+MIN_CALIBRATION_Z, MAX_ABS_MEAN, STD_RANGE, MIN_KS_P = 10, 0.5, (0.7, 1.4), 0.01
+
+
+def null_z(rows: list[dict]) -> dict:
+    """{(method, estimate, eps): array of the finite n_sig = 0 local Z}"""
+    z = defaultdict(list)
+    for r in rows:
+        if r["nsig"] == 0 and np.isfinite(r["z_local"]):
+            z[(r["method"], r["estimate"], r["eps"])].append(r["z_local"])
+    return {k: np.array(v) for k, v in z.items()}
+
+
+def verdict(z: np.ndarray) -> str:
+    """The stated test (module docstring) on a route's n_sig = 0 Z values."""
+    n = len(z)
+    if n < MIN_CALIBRATION_Z:
+        return f"untested: {n} n_sig = 0 Z value(s), expected at least {MIN_CALIBRATION_Z}"
+    mean, std, ks = z.mean(), z.std(ddof=1), stats.kstest(z, "norm").pvalue
+    failed = []
+    if abs(mean) > MAX_ABS_MEAN:
+        failed.append(f"|mean| {abs(mean):.2f} > {MAX_ABS_MEAN}")
+    if not STD_RANGE[0] <= std <= STD_RANGE[1]:
+        failed.append(f"std {std:.2f} outside {STD_RANGE[0]}-{STD_RANGE[1]}")
+    if ks < MIN_KS_P:
+        failed.append(f"KS p {ks:.2g} < {MIN_KS_P}")
+    return f"uncalibrated: {', '.join(failed)} (n = {n})" if failed else "calibrated"
+
+
+def verdicts(rows: list[dict]) -> dict:
+    """{(method, estimate, eps): verdict} of every route in the rows; each row gets its route's word
+    (calibrated / uncalibrated / untested) in `calibration`."""
+    z = null_z(rows)
+    out = {}
+    for r in rows:
+        key = (r["method"], r["estimate"], r["eps"])
+        if key not in out:
+            out[key] = verdict(z.get(key, np.array([])))
+        r["calibration"] = out[key].split(":")[0]
+    return out
 
 
 def _scans(rows: list[dict]) -> dict:
@@ -42,11 +87,20 @@ def effective_windows(p_min: np.ndarray, n_windows: int) -> tuple[float, str]:
     return float(np.clip(len(p_min) / s if s > 0 else n_windows, 1, n_windows)), ""
 
 
-def global_significance(rows: list[dict]) -> dict:
+def global_significance(rows: list[dict], verdict_of: dict | None = None) -> dict:
     """Fill z_global_scan, p_global_scan of every row (the scan's largest local excess, corrected for the
-    windows); returns {(method, estimate, eps): (n_windows, n_null_scans, N_eff, message)}."""
+    windows; NaN for an uncalibrated route, whose rows say so); returns {(method, estimate, eps):
+    (n_windows, n_null_scans, N_eff, message)}."""
     info = {}
     for key, scans in _scans(rows).items():
+        v = (verdict_of or {}).get(key, "")
+        if v.startswith("uncalibrated"):
+            info[key] = (len({r["window"] for rs in scans.values() for r in rs}), 0, np.nan, "")
+            for rs in scans.values():
+                for r in rs:
+                    r["p_global_scan"] = r["z_global_scan"] = np.nan
+                    r["message"] = "; ".join(filter(None, [r["message"], f"left out of the global significance: {v}"]))
+            continue
         p_min = {s: min((r["p_local"] for r in rs if np.isfinite(r["p_local"])), default=np.nan)
                  for s, rs in scans.items()}
         n_windows = len({r["window"] for rs in scans.values() for r in rs})
@@ -64,21 +118,20 @@ SHARED = ("the n_sig = 0 runs share one background sample with each other and th
           "training only): not independent pseudo-experiments")
 
 
-def calibration_table(rows: list[dict], info: dict, null_shared: bool = False) -> list[dict]:
-    z = defaultdict(list)
-    for r in rows:
-        if r["nsig"] == 0 and np.isfinite(r["z_local"]):
-            z[(r["method"], r["estimate"], r["eps"])].append(r["z_local"])
+def calibration_table(rows: list[dict], info: dict, null_shared: bool = False, verdict_of: dict | None = None) -> list[dict]:
+    z = null_z(rows)
     table = []
     for key in sorted(info):
-        v = np.array(z.get(key, []))
+        v = z.get(key, np.array([]))
         n_windows, n_null, n_eff, msg = info[key]
+        word = (verdict_of or {}).get(key, "")
         row = dict(zip(("method", "estimate", "eps"), key), n=len(v), n_windows=n_windows, n_null_scans=n_null,
-                   n_windows_eff=n_eff, mean_z=np.nan, std_z=np.nan, ks_p=np.nan, message=msg)
+                   n_windows_eff=n_eff, mean_z=np.nan, std_z=np.nan, ks_p=np.nan, verdict=word.split(":")[0],
+                   message="; ".join(filter(None, [msg, word.partition(": ")[2]])))
         if len(v) >= 2:
             row.update(mean_z=float(v.mean()), std_z=float(v.std(ddof=1)), ks_p=float(stats.kstest(v, "norm").pvalue))
         else:
-            row["message"] = "; ".join(filter(None, [msg, f"{len(v)} n_sig = 0 Z value(s): no calibration"]))
+            row["message"] = row["message"] or f"{len(v)} n_sig = 0 Z value(s): no calibration"
         if null_shared:
             row["message"] = "; ".join(filter(None, [row["message"], SHARED]))
         table.append(row)

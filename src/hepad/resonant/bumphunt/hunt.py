@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ["window", "sr_lo", "sr_hi", "method", "nsig", "seed", "eps", "estimate", "n_selected_sr", "n_expected_sr",
            "uncertainty", "z_local", "p_local", "fit_chi2_ndf", "n_sig_selected", "fit_n_params", "rel_syst",
-           "non_closure", "z_global_scan", "p_global_scan", "message"]
+           "non_closure", "z_global_scan", "p_global_scan", "calibration", "message"]
 NUMBERS = ["n_selected_sr", "n_expected_sr", "uncertainty", "z_local", "p_local", "fit_chi2_ndf", "n_sig_selected",
            "fit_n_params", "rel_syst", "non_closure", "z_global_scan", "p_global_scan"]
 MIN_EVENTS_SR = 10  # fewer SR data events: no estimate
@@ -237,8 +237,9 @@ def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibratio
         rows += r
         fits.update({(d.window, d.method, d.nsig, d.seed, eps): v for eps, v in f.items()})
     apply_systematics(rows)
-    n_eff = calibration.global_significance(rows)
-    table = calibration.calibration_table(rows, n_eff, null_shared)
+    verdicts = calibration.verdicts(rows)  # each route's n_sig = 0 test: flag, and keep out of the global Z
+    n_eff = calibration.global_significance(rows, verdicts)
+    table = calibration.calibration_table(rows, n_eff, null_shared, verdicts)
     rows.sort(key=lambda r: (r["window"], r["method"], r["nsig"], r["seed"], r["eps"], r["estimate"]))
     w = signal_window(data) if signal_window_index is None else signal_window_index
     written = plots.all_figures(rows, fits, eps_list, w, figdir)

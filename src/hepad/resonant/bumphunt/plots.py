@@ -22,15 +22,18 @@ def _q(values) -> np.ndarray:
 
 def _bands(ax, rows, xkey, label_of, note_lines=True):
     """Median and 16-84 % band over seeds of z_local against `xkey`, one line per label_of(row)."""
-    groups = defaultdict(lambda: defaultdict(list))
+    groups, uncalibrated = defaultdict(lambda: defaultdict(list)), set()
     for r in rows:
         groups[label_of(r)][r[xkey]].append(r["z_local"])
+        if r.get("calibration") == "uncalibrated":  # its n_sig = 0 Z fail the calibration test: faded
+            uncalibrated.add(label_of(r))
     for (method, est), by_x in sorted(groups.items()):
         xs = sorted(by_x)
         q = np.array([_q(by_x[x]) for x in xs])
-        c = color(method, COLORS)
-        ax.plot(xs, q[:, 1], "o" + STYLE[est], color=c, ms=3, label=f"{method} ({est})")
-        ax.fill_between(xs, q[:, 0], q[:, 2], color=c, alpha=0.15, lw=0)
+        c, bad = color(method, COLORS), (method, est) in uncalibrated
+        ax.plot(xs, q[:, 1], "o" + STYLE[est], color=c, ms=3, alpha=0.35 if bad else 1.0,
+                label=f"{method} ({est}{', UNCALIBRATED' if bad else ''})")
+        ax.fill_between(xs, q[:, 0], q[:, 2], color=c, alpha=0.05 if bad else 0.15, lw=0)
     if note_lines:
         ax.axhline(5, color="black", ls=":", lw=1)
         ax.axhline(0, color="grey", lw=0.5)
