@@ -26,7 +26,8 @@ def _read(path):
 
 def _argv(files, out, eps=("0.1", "0.01"), extra=()):
     return ["bumphunt", "--scores", *files, "--eps", *eps, "--out", str(out / "bumphunt.csv"),
-            "--calibration", str(out / "bumphunt_calibration.csv"), "--figures", str(out / "figures"), *extra]
+            "--calibration", str(out / "bumphunt_calibration.csv"), "--summary", str(out / "bumphunt_summary.csv"),
+            "--figures", str(out / "figures"), *extra]
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +66,19 @@ def test_calibration_and_figures(scan):
         assert int(r["n"]) == 18 and int(r["n_null_scans"]) == 6 and 1 <= float(r["n_windows_eff"]) <= 3
         assert abs(float(r["mean_z"])) < 1 and 0.3 < float(r["std_z"]) < 2 and r["message"] == ""
     names = {p.name for p in (scan / "figures").iterdir()}
-    for stem in ("bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig", "bumphunt_calibration",
+    for stem in ("bumphunt_summary", "bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig", "bumphunt_calibration",
                  "bumphunt_spectrum_w0", "bumphunt_spectrum_w1", "bumphunt_spectrum_w2"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= names
+
+
+def test_the_summary_is_the_best_window_per_method_route_and_nsig(scan):
+    rows = {(r["estimate"], r["nsig"]): r for r in _read(scan / "bumphunt_summary.csv")}
+    assert set(rows) == {(e, n) for e in ("fit", "template") for n in ("0", "300")}
+    for est in ("fit", "template"):
+        best = rows[(est, "300")]
+        assert best["best_window"] == "1" and float(best["z_local_median"]) > 5 and best["n_seeds"] == "6"
+        assert float(best["z_global_median"]) > 4 and best["calibration"] in ("calibrated", "untested")
+        assert float(rows[(est, "0")]["z_local_median"]) < 3.5  # no signal: the best of 6 cells is a fluctuation
 
 
 def test_failures_are_nan_rows_with_a_message(tmp_path, caplog):
@@ -113,7 +124,7 @@ def test_every_declared_figure_is_written_even_without_an_estimate(tmp_path, cap
     rng = np.random.default_rng(9)
     tiny = [_file(tmp_path, rng, 1, n, 0, route="fit", n_total=100) for n in (0, 300)]
     out = tmp_path / "out"
-    names = ["bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig", "bumphunt_calibration",
+    names = ["bumphunt_summary", "bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig", "bumphunt_calibration",
              "bumphunt_spectrum_w0", "bumphunt_spectrum_w1"]
     with caplog.at_level("WARNING"):
         assert main(_argv(tiny, out, extra=["--expect", *names])) == 0

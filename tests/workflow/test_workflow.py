@@ -165,6 +165,11 @@ def check_bumphunt(res: Path) -> None:
                                  for r in template_null)
     calibration = read_summary(res / "bumphunt_calibration.csv")
     assert {r["method"] for r in calibration} == {"iad", "cwola", "anode", "cathode", "ranode", "sigma"}
+    assert {r["verdict"] for r in calibration} == {"untested"}  # 2 windows x 2 seeds: under 10 null Z per route
+    best = {(r["method"], r["estimate"], r["nsig"]): r for r in read_summary(res / "bumphunt_summary.csv")}
+    assert {(m, e) for m, e, _ in best} == {(r["method"], r["estimate"]) for r in rows}
+    assert best[("iad", "template", "600")]["best_window"] == "1"
+    assert float(best[("iad", "template", "600")]["z_local_median"]) > 2
 
 
 def test_lint_is_clean(tmp_path):
@@ -195,7 +200,7 @@ def test_ci_workflow_end_to_end_and_reproducible(tmp_path):
                          ("training_cost", 1), ("flow_losses", 2), ("template_w1_cathode_n0_s0", 5),
                          ("template_w0_sigma_n0_s0", 5), ("calo_example_showers", 2), ("bumphunt_scan_fit", 2),
                          ("bumphunt_scan_template", 2), ("bumphunt_scan_ratio", 2), ("bumphunt_calibration", 2),
-                         ("bumphunt_spectrum_w1", 1)):
+                         ("bumphunt_spectrum_w1", 1), ("bumphunt_summary", 2)):
         assert_figure(figs / f"{name}.png", panels)
     assert (figs / "sic_w0.png").read_bytes() != (figs / "sic_w1.png").read_bytes()
     assert all(float(r["max_sic"]) > 1 for r in rows if r["method"] in ("iad", "cathode") and r["window"] == "1")

@@ -97,7 +97,7 @@ rule template_closure:
 
 # what `rule all` asks for besides summary.csv (only what the configured methods produce)
 # the calibration figure needs n_sig = 0 runs (config/paper.yaml has none)
-BUMPHUNT_FIGS = ["bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig"] + ["bumphunt_scan_ratio"] * (
+BUMPHUNT_FIGS = ["bumphunt_summary", "bumphunt_scan_fit", "bumphunt_scan_template", "bumphunt_vs_nsig"] + ["bumphunt_scan_ratio"] * (
     "ratio" in P.bumphunt_routes) + [
     f"bumphunt_spectrum_w{w}" for w in P.window_ids] + ["bumphunt_calibration"] * (0 in config["resonant"]["n_sig"])
 
@@ -111,6 +111,8 @@ rule bumphunt:
         csv=report(f"{RESULTS}/resonant/bumphunt.csv", caption="../report/bumphunt.rst", category="Bump hunt"),
         calibration=report(f"{RESULTS}/resonant/bumphunt_calibration.csv", caption="../report/bumphunt.rst",
                            category="Bump hunt"),
+        summary=report(f"{RESULTS}/resonant/bumphunt_summary.csv", caption="../report/bumphunt.rst",
+                       category="Bump hunt"),
         png=[report(f"{FIGS}/{name}.png", caption="../report/bumphunt.rst", category="Bump hunt",
                     labels={"figure": name}) for name in BUMPHUNT_FIGS],
         pdf=[f"{FIGS}/{name}.pdf" for name in BUMPHUNT_FIGS],
@@ -128,6 +130,7 @@ rule bumphunt:
         f"{BENCH}/bumphunt.tsv"
     shell:
         "hepad bumphunt --scores {input} --eps {params.eps} --out {output.csv} --calibration {output.calibration}"
+        " --summary {output.summary}"
         " --figures {params.figdir} --expect {params.figures} --null-samples {params.null} > {log} 2>&1"
 
 

@@ -193,7 +193,8 @@ def _template_closure(a):
 def _bumphunt(a):
     from hepad.resonant.bumphunt.hunt import bumphunt
 
-    bumphunt(a.scores, a.eps, a.out, a.calibration, a.figures, a.signal_window, a.null_samples == "shared", a.expect)
+    bumphunt(a.scores, a.eps, a.out, a.calibration, a.summary, a.figures, a.signal_window, a.null_samples == "shared",
+             a.expect)
 
 
 def add_commands(sub) -> None:
@@ -361,6 +362,8 @@ def add_commands(sub) -> None:
     s.add_argument("--eps", type=float, nargs="+", required=True, help="background efficiencies of the cut")
     s.add_argument("--out", required=True, help="bumphunt.csv")
     s.add_argument("--calibration", required=True, help="bumphunt_calibration.csv (n_sig = 0 runs)")
+    s.add_argument("--summary", required=True, help="bumphunt_summary.csv (per method, route and n_sig: the best "
+                   "window and eps, its median local and global Z, the calibration verdict)")
     s.add_argument("--figures", required=True, help="folder of the figures")
     s.add_argument("--expect", nargs="*", default=[], metavar="NAME",
                    help="figure names (no extension) to write in any case: a \"no estimate\" figure with the reason "

@@ -32,6 +32,8 @@ from hepad.errors import InputError
 from hepad.io.atomic import write_csv
 from hepad.resonant.bumphunt import calibration, fit, plots, ratio
 from hepad.resonant.bumphunt.scores import DataScores, read_data_scores
+from hepad.resonant.bumphunt.summary import COLUMNS as SUMMARY_COLUMNS
+from hepad.resonant.bumphunt.summary import summary_rows
 from hepad.resonant.bumphunt.significance import MIN_DOF, NonClosure, non_closure, p_from_z, student_z, z_counting
 
 log = logging.getLogger(__name__)
@@ -218,17 +220,20 @@ def _why_not(name: str, rows: list[dict]) -> str:
         shown, what = [r for r in rows if r["window"] == w and r["estimate"] == "fit"], f"no sideband fit in window {w}"
     elif name == "bumphunt_calibration":
         shown, what = [r for r in rows if r["nsig"] == 0], "no finite n_sig = 0 significance to calibrate with"
+    elif name == "bumphunt_summary":
+        shown, what = rows, "no local significance in any row"
     else:  # bumphunt_vs_nsig
         shown, what = [], "no window with injected signal in its signal region (truth) to show against n_sig"
     messages = Counter(r["message"] for r in shown if r["message"])
     return f"{what}: {messages.most_common(1)[0][0]}" if messages else what
 
 
-def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibration_out: str, figdir: str,
-             signal_window_index: int | None = None, null_shared: bool = False, figures: list[str] = ()) -> None:
-    """The scan of the data-scores files -> bumphunt.csv (`out`), the calibration table and the figures
-    in `figdir`; each name in `figures` (the rule's declared figures) is written, as a "no estimate"
-    figure with the reason where the rows cannot fill it."""
+def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibration_out: str, summary_out: str,
+             figdir: str, signal_window_index: int | None = None, null_shared: bool = False,
+             figures: list[str] = ()) -> None:
+    """The scan of the data-scores files -> bumphunt.csv (`out`), the calibration table, the summary
+    table (bumphunt.summary) and the figures in `figdir`; each name in `figures` (the rule's declared
+    figures) is written, as a "no estimate" figure with the reason where the rows cannot fill it."""
     data = [read_data_scores(p) for p in score_files]
     _check_inputs(data, eps_list)
     rows, fits = [], {}
@@ -242,13 +247,15 @@ def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibratio
     table = calibration.calibration_table(rows, n_eff, null_shared, verdicts)
     rows.sort(key=lambda r: (r["window"], r["method"], r["nsig"], r["seed"], r["eps"], r["estimate"]))
     w = signal_window(data) if signal_window_index is None else signal_window_index
-    written = plots.all_figures(rows, fits, eps_list, w, figdir)
+    best = summary_rows(rows, verdicts)
+    written = plots.all_figures(rows, fits, eps_list, w, figdir, best)
     for name in figures:
         if name not in written:
             reason = _why_not(name, rows)
             log.warning("bump hunt: %s: %s", name, reason)
             plots.no_estimate(Path(figdir) / name, name, reason)
     write_csv(calibration_out, table, calibration.COLUMNS)
+    write_csv(summary_out, best, SUMMARY_COLUMNS)
     write_csv(out, rows, COLUMNS)
     n_bad = sum(bool(r["message"]) and not np.isfinite(r["z_local"]) for r in rows)
     log.info("bump hunt: %d files, %d rows (%d without an estimate) -> %s", len(data), len(rows), n_bad, out)

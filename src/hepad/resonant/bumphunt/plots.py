@@ -126,6 +126,33 @@ def calibration(rows: list[dict], stem) -> bool:
     return True
 
 
+def summary(table: list[dict], stem) -> bool:
+    """bumphunt_summary.csv drawn: per n_sig a panel, per method and route its best median local Z (bar)
+    and the median global Z of those scans (black dot); uncalibrated routes faded."""
+    nsigs = sorted({r["nsig"] for r in table if np.isfinite(r["z_local_median"])})
+    if not nsigs:
+        return False
+    labels = sorted({(r["method"], r["estimate"]) for r in table})
+    fig, axes = plt.subplots(1, len(nsigs), figsize=(3.6 * len(nsigs), 0.32 * len(labels) + 1.4), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, n in zip(axes[0], nsigs):
+        by = {(r["method"], r["estimate"]): r for r in table if r["nsig"] == n}
+        for i, key in enumerate(labels):
+            r = by.get(key)
+            if r is None or not np.isfinite(r["z_local_median"]):
+                continue
+            bad = r["calibration"] == "uncalibrated"
+            ax.barh(i, r["z_local_median"], color=color(key[0], COLORS), alpha=0.3 if bad else 0.9)
+            ax.plot(r["z_global_median"], i, "o", color="black", ms=3)
+        ax.axvline(5, color="black", ls=":", lw=1)
+        ax.set(xlabel="median Z (bar: best local, dot: global)", title=rf"$n_{{sig}}$ = {n}")
+        ax.title.set_fontsize(9)
+    axes[0][0].set_yticks(range(len(labels)), [f"{m} ({e})" for m, e in labels], fontsize=7)
+    fig.suptitle("bump hunt summary: best window and eps per method and route (faded: uncalibrated)", fontsize=9)
+    save(fig, stem)
+    return True
+
+
 def no_estimate(stem, name: str, reason: str) -> None:
     """A declared figure that has nothing to show: its name and why, in words."""
     fig, ax = plt.subplots(figsize=(6.0, 2.2))
@@ -135,9 +162,11 @@ def no_estimate(stem, name: str, reason: str) -> None:
     save(fig, stem)
 
 
-def all_figures(rows: list[dict], fits: dict, eps_list, window: int | None, figdir) -> set[str]:
-    """The figures the rows can fill; -> their names."""
+def all_figures(rows: list[dict], fits: dict, eps_list, window: int | None, figdir, table=()) -> set[str]:
+    """The figures the rows (and the summary table) can fill; -> their names."""
     figdir, written = Path(figdir), set()
+    if summary(list(table), figdir / "bumphunt_summary"):
+        written.add("bumphunt_summary")
     for est in sorted({r["estimate"] for r in rows}):
         scan(rows, est, figdir / f"bumphunt_scan_{est}")
         written.add(f"bumphunt_scan_{est}")
