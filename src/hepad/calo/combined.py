@@ -77,11 +77,10 @@ def choose_rule(sig: np.ndarray, bkg: np.ndarray):
     k = sig.shape[1]
     rules = {f"input {i}": (lambda x, i=i: x[:, i]) for i in range(k)}
     rules["tippett"] = lambda x: combine(*norm.sf(x.T))
-    if len(sig) >= MIN_CALIBRATION_SIGNAL:
-        fit = LogisticRegression(class_weight="balanced").fit(np.r_[sig, bkg], np.r_[np.ones(len(sig)), np.zeros(len(bkg))])
-        rules["logistic"] = fit.decision_function
-    else:
+    if len(sig) < MIN_CALIBRATION_SIGNAL:
         return "tippett", rules["tippett"]
+    labels = np.r_[np.ones(len(sig)), np.zeros(len(bkg))]
+    rules["logistic"] = LogisticRegression(class_weight="balanced").fit(np.r_[sig, bkg], labels).decision_function
     best = max(rules, key=lambda n: _auc(rules[n](sig), rules[n](bkg)))
     return best, rules[best]
 

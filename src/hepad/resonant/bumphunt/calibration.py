@@ -118,7 +118,8 @@ SHARED = ("the n_sig = 0 runs share one background sample with each other and th
           "training only): not independent pseudo-experiments")
 
 
-def calibration_table(rows: list[dict], info: dict, null_shared: bool = False, verdict_of: dict | None = None) -> list[dict]:
+def calibration_table(rows: list[dict], info: dict, null_shared: bool = False,
+                      verdict_of: dict | None = None) -> list[dict]:
     z = null_z(rows)
     table = []
     for key in sorted(info):
