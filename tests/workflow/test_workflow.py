@@ -18,7 +18,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(SNAKEMAKE + ["-d", str(workdir), *args], capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(SNAKEMAKE + ["-d", str(workdir), *args], capture_output=True, text=True, timeout=2400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
 
