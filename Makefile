@@ -23,9 +23,9 @@ workflow: $(VENV)/.installed
 	  mkdir -p benchmarks/default && echo "$$(date -Is) $$(( $$(date +%s) - start )) rc=$$rc" >> benchmarks/default/wall_seconds.log; \
 	  exit $$rc
 
-# where the last default run's time went: jobs, seconds and share per rule (bench/profile.py)
+# where the last default run's time went: jobs, seconds and share per rule (bench/rule_profile.py)
 profile: $(VENV)/.installed
-	$(PY) bench/profile.py benchmarks/default
+	$(PY) bench/rule_profile.py benchmarks/default
 
 report: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml --report results/default/report.html

@@ -1,4 +1,4 @@
-"""bench/profile.py: benchmark files of a run -> jobs, seconds and share per rule."""
+"""bench/rule_profile.py: benchmark files of a run -> jobs, seconds and share per rule."""
 
 import importlib.util
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("profile_bench", ROOT / "bench" / "profile.py")
+spec = importlib.util.spec_from_file_location("profile_bench", ROOT / "bench" / "rule_profile.py")
 prof = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(prof)
 

@@ -1,7 +1,7 @@
 """Where a finished run's time went: jobs, seconds and share per rule, from its benchmark files.
 
-    .venv/bin/python bench/profile.py                  # benchmarks/default (make profile)
-    .venv/bin/python bench/profile.py benchmarks/ci --wall 1234
+    .venv/bin/python bench/rule_profile.py                  # benchmarks/default (make profile)
+    .venv/bin/python bench/rule_profile.py benchmarks/ci --wall 1234
 
 Each job writes one benchmark file (`benchmark:` in workflow/rules/*.smk, under benchmarks/{run}/);
 its `s` column is the job's wall time, `cpu_time` its CPU seconds. The rule of a file follows from
@@ -37,7 +37,7 @@ def rule_of(rel: str) -> str:
         m = re.match(pattern, rel)
         if m:
             return m.expand(rule)
-    raise ValueError(f"benchmark file {rel}: no rule for this path (bench/profile.py PATTERNS)")
+    raise ValueError(f"benchmark file {rel}: no rule for this path (bench/rule_profile.py PATTERNS)")
 
 
 def number(text: str | None) -> float:
