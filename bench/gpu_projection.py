@@ -75,7 +75,8 @@ def flow_step(cfg: FlowConfig, features: int, context: int, k: int, batch: int, 
     val = [events(batch)] * k
 
     def epoch(n_steps):
-        return fit_stack(stack, [events(n_steps * batch) for _ in range(k)], val, tc, seeds=list(range(k)))[0].history[0]["seconds"]
+        train = [events(n_steps * batch) for _ in range(k)]
+        return fit_stack(stack, train, val, tc, seeds=list(range(k)))[0].history[0]["seconds"]
 
     epoch(2)
     return epoch(steps) / steps
@@ -174,7 +175,8 @@ def main(argv=None):
 
     count = event_counter()
     sr = {w: count(*w) for w in windows}
-    std = next(w for w in windows if abs(w[0] - 3.3) < 1e-9 and abs(w[1] - 3.7) < 1e-9)  # the one with extra QCD
+    e_lo, e_hi = cfg["data"]["extra_mjj_range"]  # the window the extra QCD covers: test sets, IAD, supervised
+    std = next(w for w in windows if e_lo - 1e-9 <= w[0] and w[1] <= e_hi + 1e-9)
     others = [w for w in windows if w != std]
     val = flow.get("val_fraction", 0.2)
     fold = (kfold - 1) / kfold  # a fold model trains on this share of its window's events
@@ -189,27 +191,23 @@ def main(argv=None):
                                                                            flow["batch_size"]), "GPU"))
     rows.append(("train_sigma", "SIGMA flow", n_nsig, flow_hours("SIGMA flow", N_BACKGROUND, flow["epochs"],
                                                                  flow["batch_size"]), "GPU"))
-    for rule, ws in (("train", [std]), ("train_kfold", others)):
-        for w in ws:
-            n = fold * sr[w]
-            rows.append((rule, "ANODE SR flow", n_nsig, flow_hours("ANODE SR flow", n, flow["epochs"],
-                                                                   flow["batch_size"]), "GPU"))
-            rows.append((rule, "R-ANODE signal flow", n_nsig, flow_hours("R-ANODE signal flow", n, rn["epochs"],
-                                                                         rn["batch_size"]), "GPU"))
     hgb = r["classifier"]
     members = k_own * hgb["n_models"]  # HGB fits per (method, window, n_sig) job
     hgb_seconds = hgb_cost(hgb["max_iter"], hgb.get("validation_fraction", 0.5))
     over = {m: r["method_options"].get(m, {}).get("oversampling", 4) for m in ("cathode", "sigma")}
     side = r["cwola_sideband_width"]
-    cwola_n = lambda w: fold * count(w[0] - side, w[1] + side)  # noqa: E731  SR + both sidebands of the data
     for rule, ws in (("train", [std]), ("train_kfold", others)):
         for w in ws:
-            n = fold * sr[w]
+            n = fold * sr[w]  # a fold model's SR data
+            rows.append((rule, "ANODE SR flow", n_nsig, flow_hours("ANODE SR flow", n, flow["epochs"],
+                                                                   flow["batch_size"]), "GPU"))
+            rows.append((rule, "R-ANODE signal flow", n_nsig, flow_hours("R-ANODE signal flow", n, rn["epochs"],
+                                                                         rn["batch_size"]), "GPU"))
             for m in ("cathode", "sigma"):
                 rows.append((rule, f"{m.upper()} HGB (template x{over[m]})", n_nsig,
                              members * hgb_seconds(n * (1 + over[m])) / 3600, "CPU"))
-            rows.append((rule, "CWoLa HGB (SR vs sidebands)", n_nsig, members * hgb_seconds(cwola_n(w)) / 3600,
-                         "CPU"))
+            n_cwola = fold * count(w[0] - side, w[1] + side)  # SR + both CWoLa sidebands of the data
+            rows.append((rule, "CWoLa HGB (SR vs sidebands)", n_nsig, members * hgb_seconds(n_cwola) / 3600, "CPU"))
     n_extra = 272_000  # IAD's share of the extra QCD file (config/paper.yaml, samples.extra_test_fraction)
     rows.append(("train", "IAD HGB (SR vs extra QCD)", n_nsig, members * hgb_seconds(fold * (sr[std] + n_extra))
                  / 3600, "CPU"))
