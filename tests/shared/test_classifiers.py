@@ -5,6 +5,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from hepad.classifiers import balanced_weights, make_classifier
+from hepad.classifiers.hgb import binned, quantile_edges
 
 
 def gaussians(n_sig, n_bkg, seed, shift=1.0):
@@ -63,6 +64,37 @@ def test_mlp_ensembles_the_best_epochs():
 def test_hgb_prediction_is_the_mean_of_its_members():
     x, y = gaussians(300, 300, seed=1)
     clf = make_classifier(CASES[0], seed=0).fit(x, y, None, None, None, None)
-    members = [m.predict_proba(x)[:, 1] for m in clf.models]
+    members = [m.predict_proba(binned(x, clf.edges))[:, 1] for m in clf.models]
     assert len(members) == 3 and np.abs(members[0] - members[1]).max() > 1e-3
     np.testing.assert_allclose(clf.predict(x), np.mean(members, axis=0), rtol=1e-12)
+
+
+def test_hgb_binning_keeps_order_nan_and_at_most_255_values():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5000, 2))
+    x[:, 1] = np.round(x[:, 1])  # few distinct values: one bin each
+    x[::100, 0] = np.nan
+    edges = quantile_edges(x)
+    b = binned(x, edges)
+    assert np.isnan(b[::100, 0]).all() and not np.isnan(b[1::100, 0]).any()
+    ok = ~np.isnan(x[:, 0])
+    order = np.argsort(x[ok, 0])
+    assert np.all(np.diff(b[ok, 0][order]) >= 0)  # monotone in the value
+    assert len(np.unique(b[ok, 0])) == 255
+    assert len(np.unique(b[:, 1])) == len(np.unique(x[:, 1]))
+    # values beyond the training range fall in the first and last bins
+    np.testing.assert_array_equal(binned(np.array([[-1e9, 0.0], [1e9, 0.0]]), edges)[:, 0], [0, 254])
+
+
+def test_hgb_ensemble_separates_as_well_as_sklearn_binning():
+    """Pre-binning at unweighted quantiles: the AUC of sklearn's own (weighted) binning."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    x, y = gaussians(4000, 4000, seed=5)
+    xt, yt = gaussians(4000, 4000, seed=6)
+    w = balanced_weights(y)
+    ours = make_classifier({"kind": "hgb", "n_models": 1, "max_iter": 50}, seed=0).fit(x, y, None)
+    theirs = HistGradientBoostingClassifier(max_iter=50, early_stopping=True, validation_fraction=0.5,
+                                            random_state=0).fit(x, y, sample_weight=w)
+    a, b = roc_auc_score(yt, ours.predict(xt)), roc_auc_score(yt, theirs.predict_proba(xt)[:, 1])
+    assert a > 0.6 and abs(a - b) < 0.01
