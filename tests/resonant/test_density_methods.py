@@ -214,3 +214,43 @@ def test_kfold_scores_every_fit_range_event_out_of_fold():
         assert t.data_scores["route"] == "fit" and len(t.models.models) == 5
         # the test set is scored by the mean of the folds: each fold saw 4/5 of the SR events
         np.testing.assert_allclose(t.models.score(data[sr]), 0.8)
+
+class TemplateMemorizer(METHODS["cathode"]):
+    """A template method with a counted template draw (x ~ N(0, 1)) that scores 1 for a template event
+    it trained on: each fold's reference must be events it never trained on (all 0)."""
+
+    draws = 0
+
+    def template(self, win, sr):
+        TemplateMemorizer.draws += 1
+        rng = np.random.default_rng(self.seed)
+        n = 4 * len(sr)
+        return Dijets(rng.uniform(win.lo, win.hi, n), rng.standard_normal((n, 4)), np.full(n, -1, dtype=np.int8))
+
+    def fit(self, win):
+        pos, neg, _ = self.samples(win)
+        self.n_template = len(neg)
+        self.seen = set(neg.x[:, 0].tolist())
+
+    def score(self, d):
+        return np.array([float(v in self.seen) for v in d.x[:, 0]])
+
+
+def test_kfold_template_is_drawn_once_and_each_reference_is_held_out():
+    """Template methods: one template per (window, seed), split into folds like the data; fold i trains
+    on oversampling x its SR data and its reference is the template events it never trained on."""
+    from hepad.resonant.kfold import train_folds
+
+    data = toy_data(5_000)
+    win = WindowInputs(3.3, 3.7, data)
+    TemplateMemorizer.draws = 0
+    (t,) = train_folds(TemplateMemorizer, {}, "cpu", [win], [3], 2, 0.2, "unused.ckpt")
+    assert TemplateMemorizer.draws == 1
+    n_sr = int(data.in_range(3.3, 3.7).sum())
+    ref = t.data_scores["reference_score"]
+    assert len(ref) == 4 * n_sr  # the two references: the whole template, once
+    for m in t.models.models:  # each fold trained on about half of the template: 4 x its half of the SR
+        assert abs(m.n_template - 2 * n_sr) < 0.1 * n_sr
+    # data scores are CDFs of the fold's reference: 1 everywhere only if no reference event scored 1,
+    # i.e. none of them was in that fold's training
+    np.testing.assert_array_equal(t.data_scores["score"], 1.0)

@@ -62,5 +62,6 @@ class HGBEnsemble:
         return self
 
     def predict(self, x) -> np.ndarray:
-        xb = binned(x, self.edges)
+        edges = getattr(self, "edges", None)  # None: pickled before the binning (its members saw raw features)
+        xb = x if edges is None else binned(x, edges)
         return np.mean([m.predict_proba(xb)[:, 1] for m in self.models], axis=0)

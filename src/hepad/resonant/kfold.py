@@ -9,8 +9,12 @@ SIC); in a window without a test set the SR part of the out-of-fold scores is th
 method that does not read the data (supervised) is one model.
 
 Methods with a background reference (Method.reference) get, per fold, reference events that fold
-never trained on: a fresh template drawn with another seed (CATHODE, SIGMA), or the fold's share of
-the extra background in the SR, held out of its training (IAD). Each fold's data and reference
+never trained on. Template methods (CATHODE, SIGMA): one template per (window, seed), `oversampling`
+x the SR data, split into k folds like the data; fold model i trains on the template without its
+fold i (`oversampling` x the SR data it trains on) and takes fold i as its reference. The template's
+x are drawn from a background model that never saw the SR, so no fold's reference depends on what it
+trained on (one draw instead of 2k: measured in README "Fold models"). IAD: the fold's share of the
+extra background in the SR, held out of its training. Each fold's data and reference
 scores are mapped through that fold's reference CDF (fraction of reference events scoring lower),
 so one threshold means one background efficiency in every fold.
 """
@@ -31,7 +35,7 @@ from hepad.resonant.methods.base import Method, WindowInputs
 
 log = logging.getLogger(__name__)
 
-REFERENCE_SEED = 104_729  # added to the seed: a fresh template, not the one a fold trained on
+TEMPLATE_FOLD_SEED = 104_729  # added to the seed: the template's fold split, not the data's
 
 
 def folds(n: int, k: int, seed: int) -> np.ndarray:
@@ -90,13 +94,19 @@ def train_folds(cls: type[Method], options: dict, device: str, wins: list[Window
         fold = folds(len(fit), k, seed)
         extra = np.flatnonzero(win.extra_bkg.in_range(win.lo, win.hi)) if cls.reference == "extra_bkg" else None
         extra_fold = None if extra is None else folds(len(extra), k, seed + 1)
-        plans.append((fit_lo, fit_hi, fit, fold, extra, extra_fold))
+        template = template_fold = None
+        if cls.reference == "template" and k > 1:
+            template = cls(options, seed, device).template(win, win.signal_region(win.data, "data"))
+            template_fold = folds(len(template), k, seed + TEMPLATE_FOLD_SEED)
+        plans.append((fit_lo, fit_hi, fit, fold, extra, extra_fold, template, template_fold))
         for i in range(k):
             fw = win
             if k > 1:
                 fw = replace(win, data=_without(win.data, fit[fold == i]))
             if extra is not None:
                 fw = replace(fw, extra_bkg=_without(win.extra_bkg, extra[extra_fold == i]))
+            if template is not None:
+                fw = replace(fw, template=template[template_fold != i])
             methods.append(cls(options, seed, device, checkpoint=f"{checkpoint}.{j}.{i}"))
             fold_wins.append(fw)
     if cls.stackable(options) and len(methods) > 1:
@@ -129,7 +139,7 @@ def _without(d: Dijets, drop: np.ndarray) -> Dijets:
 def _out_of_fold(cls, options, device, win, seed, plan, models, fold_wins):
     """Each fit-range data event scored by the fold model that never saw it; with a reference, per
     fold through its reference CDF. Returns (data-scores dict, raw SR scores, SR events)."""
-    fit_lo, fit_hi, fit, fold, extra, extra_fold = plan
+    fit_lo, fit_hi, fit, fold, extra, extra_fold, template, template_fold = plan
     events = win.data[fit]
     raw = np.empty(len(fit))
     score = np.empty(len(fit))
@@ -140,8 +150,8 @@ def _out_of_fold(cls, options, device, win, seed, plan, models, fold_wins):
         if cls.reference is None:
             score[mine] = raw[mine]
             continue
-        if cls.reference == "template":
-            ref_events = cls(options, seed + REFERENCE_SEED, device).template(fw, fw.signal_region(fw.data, "data"))
+        if cls.reference == "template":  # the template's fold this fold did not train on
+            ref_events = template[template_fold == i]
         else:  # the extra background in the SR this fold did not train on
             ref_events = win.extra_bkg[extra[extra_fold == i]]
         ref = m.score(ref_events)

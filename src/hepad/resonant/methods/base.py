@@ -36,6 +36,7 @@ class WindowInputs:
     extra_bkg: Dijets | None = None  # extra simulated background (IAD, supervised)
     signal: Dijets | None = None  # simulated signal not injected (supervised)
     models: dict = field(default_factory=dict)  # shared background models by name (DensityModels)
+    template: Dijets | None = None  # a template method's background template, drawn beforehand (k-fold)
 
     def model(self, name: str):
         if self.models.get(name) is None:
@@ -236,4 +237,4 @@ class TemplateMethod(ClassifierMethod):
 
     def samples(self, win: WindowInputs):
         sr = win.signal_region(win.data, "data")
-        return sr, self.template(win, sr), None
+        return sr, self.template(win, sr) if win.template is None else win.template, None
