@@ -81,7 +81,8 @@ def test_fit_route_bump_matches_asimov():
     cowan = z_counting(asimov.b_sr + s_sr, asimov.b_sr, asimov.sigma_b)
     z = np.array([_z_fit(d) for d in _toys("fit", 200, seed=2, n_sig=s)])
     print(f"fit route, s = {s}: Asimov Z {asimov.z:.2f} (counting formula {cowan:.2f}), toys median {np.median(z):.2f}")
-    assert 2.5 < asimov.z < 4.5 and asimov.z == pytest.approx(cowan, abs=0.3)
+    # (2.9 with a 3-parameter minimum; 4 parameters widen sigma_b: fit.py's docstring)
+    assert 2.0 < asimov.z < 4.5 and asimov.z == pytest.approx(cowan, abs=0.3)
     assert abs(np.median(z) - asimov.z) < 0.3
 
 
@@ -175,9 +176,12 @@ def test_wilks_adds_parameters_only_when_needed():
     x = 0.5 * (edges[1:] + edges[:-1]) / fit.SQRT_S
     spec = fit.spectrum(np.array([]), edges, in_sr)
     three = 1e5 * (1 - x) ** 10 * x**-5
-    assert fit.select_fit(dataclasses.replace(spec, counts=three / three.sum() * 5e4)).n_params == 3
-    curved = three * np.exp(-3 * np.log(x / x.mean()) ** 2 * 10)  # a strong ln^2 x term, 5e4 events
-    assert fit.select_fit(dataclasses.replace(spec, counts=curved / curved.sum() * 5e4)).n_params >= 4
+    assert fit.MIN_PARAMS == 4  # the minimum (fit.py's docstring): ln^2 x is always in
+    assert fit.select_fit(dataclasses.replace(spec, counts=three / three.sum() * 5e4)).n_params == 4
+    curved = three * np.exp(-3 * np.log(x / x.mean()) ** 2 * 10)  # a ln^2 x term: within 4 parameters
+    assert fit.select_fit(dataclasses.replace(spec, counts=curved / curved.sum() * 5e4)).n_params == 4
+    cubic = three * np.exp(300 * np.log(x / x.mean()) ** 3)  # a strong ln^3 x term, 5e4 events
+    assert fit.select_fit(dataclasses.replace(spec, counts=cubic / cubic.sum() * 5e4)).n_params == 5
 
 
 def test_scores_contract(tmp_path):
@@ -281,3 +285,39 @@ def test_a_biased_route_is_flagged_and_left_out_of_the_global_significance(tmp_p
     assert table["good"]["verdict"] == "calibrated" and table["few"]["verdict"] == "untested"
     plots.scan(rows, "fit", tmp_path / "scan")  # the flagged route drawn faded, labelled UNCALIBRATED
     assert (tmp_path / "scan.png").stat().st_size > 1000
+
+
+def _toy_generator_density(m: np.ndarray) -> np.ndarray:
+    """The m_jj density hepad.resonant.toy draws QCD from (f(m) x the trigger's chi acceptance, summed
+    over the kT bins, before the lab-frame trigger): the toy's spectrum, which the dijet function does
+    not contain (its turn-on curvature biased the 3-parameter fit: fit.py's docstring)."""
+    from hepad.resonant import toy
+
+    k_hi = toy.KT_EDGES[1:, None]
+    p_min = (toy.PT_TRIGGER - k_hi) / np.sqrt(1 + (k_hi / m.min()) ** 2)
+    chi_cut = np.minimum(toy.CHI_MAX, np.exp(2 * np.arccosh(np.maximum(m / (2 * p_min), 1.0))))
+    h = -np.diff(np.exp(-toy.KT_EDGES / toy.ISR_KT_MEAN))
+    return toy._qcd_pdf(m) * (h[:, None] * (chi_cut - 1)).sum(0)
+
+
+@pytest.mark.parametrize("sr,n_sel,sculpt", [((3.3, 3.7), 4000, False), ((3.3, 3.7), 40000, False),
+                                              ((3.3, 3.7), 40000, True), ((2.9, 3.3), 4000, True)])
+def test_fit_route_is_unbiased_on_the_toy_spectrum(sr, n_sel, sculpt):
+    """Background-only pseudo-experiments of the toy generator's own m_jj density at the selected counts
+    of the default run (fit range 414k events at 3.3-3.7 TeV: eps 0.01 and 0.1), optionally sculpted
+    as a classifier cut does (efficiency rising linearly 10.5 % -> 15.9 % over the fit range, as a top-10 %
+    cut on m_j1 in the toy): mean Z within 0.15 of 0, std within 0.9-1.1 (issue 22's goal).
+    With 3 parameters at least: mean -0.35 (Asimov) at 3.3-3.7 and 40k events."""
+    edges, in_sr = fit.binning(sr[0], sr[1], sr[0] - 0.4, sr[1] + 0.4)
+    fine = np.linspace(edges[0], edges[-1], 20001)
+    rho = _toy_generator_density(fine)
+    if sculpt:
+        rho = rho * np.interp(fine, [edges[0], edges[-1]], [0.105, 0.159])
+    cum = np.concatenate([[0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(fine))])
+    mu = np.diff(np.interp(edges, fine, cum))
+    mu *= n_sel / mu.sum()
+    spec = fit.spectrum(np.array([]), edges, in_sr)
+    rng = np.random.default_rng(11)
+    z = np.array([fit.bump_fit(dataclasses.replace(spec, counts=rng.poisson(mu).astype(float))).z for _ in range(600)])
+    print(f"SR {sr}, {n_sel} selected, sculpted {sculpt}: mean Z {z.mean():+.3f}, std {z.std(ddof=1):.3f}")
+    assert abs(z.mean()) < 0.15 and 0.9 < z.std(ddof=1) < 1.1
