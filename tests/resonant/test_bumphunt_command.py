@@ -54,7 +54,9 @@ def test_scan_finds_the_bump_and_only_it(scan):
         sig = [r for r in rows if r["window"] == "1" and r["nsig"] == "300" and r["estimate"] == est]
         assert all(float(r["n_sig_selected"]) > 250 for r in sig) and all(float(r["z_global_scan"]) > 4 for r in sig)
     fits = [r for r in rows if r["estimate"] == "fit" and r["nsig"] == "0"]
-    assert all(0.3 < float(r["fit_chi2_ndf"]) < 2.5 and int(r["fit_n_params"]) in (3, 4, 5) for r in fits)
+    # sideband chi2 / ndf with ~11 dof: below 0.2 has probability ~0.2 % a fit (0.3: ~1.4 %, and one
+    # of these 36 fits, with 5 parameters, reads 0.27); the 4-parameter minimum of fit.py
+    assert all(0.2 < float(r["fit_chi2_ndf"]) < 2.5 and int(r["fit_n_params"]) in (4, 5) for r in fits)
     p = [float(r["p_local"]) for r in rows]
     assert all(0 <= v <= 1 for v in p)
 
