@@ -8,6 +8,7 @@ from scipy import optimize, stats
 
 from bumphunt_toys import SIGNAL_MASS, SIGNAL_WIDTH, as_data, background_in, data_scores, write
 from hepad.errors import InputError
+from hepad.resonant import toy
 from hepad.resonant.bumphunt import fit
 from hepad.resonant.bumphunt.calibration import effective_windows
 from hepad.resonant.bumphunt.hunt import apply_systematics, estimates, fit_estimate, template_counts, template_finish
@@ -287,30 +288,17 @@ def test_a_biased_route_is_flagged_and_left_out_of_the_global_significance(tmp_p
     assert (tmp_path / "scan.png").stat().st_size > 1000
 
 
-def _toy_generator_density(m: np.ndarray) -> np.ndarray:
-    """The m_jj density hepad.resonant.toy draws QCD from (f(m) x the trigger's chi acceptance, summed
-    over the kT bins, before the lab-frame trigger): the toy's spectrum, which the dijet function does
-    not contain (its turn-on curvature biased the 3-parameter fit: fit.py's docstring)."""
-    from hepad.resonant import toy
-
-    k_hi = toy.KT_EDGES[1:, None]
-    p_min = (toy.PT_TRIGGER - k_hi) / np.sqrt(1 + (k_hi / m.min()) ** 2)
-    chi_cut = np.minimum(toy.CHI_MAX, np.exp(2 * np.arccosh(np.maximum(m / (2 * p_min), 1.0))))
-    h = -np.diff(np.exp(-toy.KT_EDGES / toy.ISR_KT_MEAN))
-    return toy._qcd_pdf(m) * (h[:, None] * (chi_cut - 1)).sum(0)
-
-
 @pytest.mark.parametrize("sr,n_sel,sculpt", [((3.3, 3.7), 4000, False), ((3.3, 3.7), 40000, False),
                                               ((3.3, 3.7), 40000, True), ((2.9, 3.3), 4000, True)])
 def test_fit_route_is_unbiased_on_the_toy_spectrum(sr, n_sel, sculpt):
-    """Background-only pseudo-experiments of the toy generator's own m_jj density at the selected counts
-    of the default run (fit range 414k events at 3.3-3.7 TeV: eps 0.01 and 0.1), optionally sculpted
+    """Background-only pseudo-experiments of the toy generator's own m_jj density (toy.qcd_mjj_density)
+    at the selected counts of the default run (fit range 414k events at 3.3-3.7 TeV: eps 0.01 and 0.1), optionally sculpted
     as a classifier cut does (efficiency rising linearly 10.5 % -> 15.9 % over the fit range, as a top-10 %
     cut on m_j1 in the toy): mean Z within 0.15 of 0, std within 0.9-1.1 (issue 22's goal).
     With 3 parameters at least: mean -0.35 (Asimov) at 3.3-3.7 and 40k events."""
     edges, in_sr = fit.binning(sr[0], sr[1], sr[0] - 0.4, sr[1] + 0.4)
     fine = np.linspace(edges[0], edges[-1], 20001)
-    rho = _toy_generator_density(fine)
+    rho = toy.qcd_mjj_density(fine)  # the toy's spectrum: not in the dijet family (fit.py's docstring)
     if sculpt:
         rho = rho * np.interp(fine, [edges[0], edges[-1]], [0.105, 0.159])
     cum = np.concatenate([[0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(fine))])

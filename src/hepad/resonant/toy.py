@@ -62,6 +62,26 @@ def _cumulative(y, x):
     return np.concatenate([np.zeros(y.shape[:-1] + (1,)), np.cumsum(steps, axis=-1)], axis=-1)
 
 
+def _chi_cut(m: np.ndarray, lo: float) -> np.ndarray:
+    """Per kT bin (rows) the largest chi = exp(2|y*|) at which an event of mass m (columns) can fire the
+    trigger, for masses generated from lo up (see _qcd_mjj_chi_kt)."""
+    k_hi = KT_EDGES[1:, None]
+    p_min = (PT_TRIGGER - k_hi) / np.sqrt(1 + (k_hi / lo) ** 2)
+    return np.minimum(CHI_MAX, np.exp(2 * np.arccosh(np.maximum(m / (2 * p_min), 1.0))))  # (bins, m)
+
+
+def _kt_bin_weights() -> np.ndarray:
+    return -np.diff(np.exp(-KT_EDGES / ISR_KT_MEAN))
+
+
+def qcd_mjj_density(m: np.ndarray, lo: float | None = None) -> np.ndarray:
+    """The (unnormalised) m_jj density _qcd_mjj_chi_kt draws QCD from, masses generated from `lo`
+    (default m.min()) up: f(m) x the chi range that can fire, summed over the kT bins (before the
+    lab-frame trigger). Not in the dijet function's family: the bump hunt's fit tests use it."""
+    chi_cut = _chi_cut(m, float(m.min()) if lo is None else lo)
+    return _qcd_pdf(m) * (_kt_bin_weights()[:, None] * (chi_cut - 1)).sum(0)
+
+
 def _qcd_mjj_chi_kt(rng, n: int, lo: float, hi: float):
     """QCD (mjj, chi, kT) drawn exactly from f(mjj) U(chi) h(kT), restricted to events that can fire.
 
@@ -70,11 +90,9 @@ def _qcd_mjj_chi_kt(rng, n: int, lo: float, hi: float):
     Sampling the kT bin with weight h_bin * (phase-space volume kept) keeps the joint density exact.
     """
     m = np.linspace(lo, hi, 4001)
-    k_hi = KT_EDGES[1:, None]
-    p_min = (PT_TRIGGER - k_hi) / np.sqrt(1 + (k_hi / lo) ** 2)
-    chi_cut = np.minimum(CHI_MAX, np.exp(2 * np.arccosh(np.maximum(m / (2 * p_min), 1.0))))  # (bins, m)
+    chi_cut = _chi_cut(m, lo)
     cdf = _cumulative(_qcd_pdf(m) * (chi_cut - 1), m)
-    h_bin = -np.diff(np.exp(-KT_EDGES / ISR_KT_MEAN))
+    h_bin = _kt_bin_weights()
     w = h_bin * cdf[:, -1]
     b = rng.choice(len(w), n, p=w / w.sum())
     mjj, chi_max = np.empty(n), np.empty(n)
