@@ -37,7 +37,7 @@ def scan(tmp_path_factory):
     rng = np.random.default_rng(7)
     files = [_file(tmp, rng, w, n, s) for w in range(3) for n in (0, 300) for s in range(6)]
     out = tmp / "out"
-    assert main(_argv(files, out, extra=["--signal-window", "1"])) == 0
+    assert main(_argv(files, out, extra=["--signal-window", "1", "--fit-min-mjj", "2.0"])) == 0  # no turn-on here
     return out
 
 
@@ -138,3 +138,57 @@ def test_every_declared_figure_is_written_even_without_an_estimate(tmp_path, cap
     assert "no sideband fit in window 0" in said["bumphunt_spectrum_w0"]
     assert "no sideband fit in window 1: " in said["bumphunt_spectrum_w1"]  # with the rows' reason
     assert "bumphunt_calibration" in said
+
+
+def test_one_shared_background_sample_is_calibrated_on_fitted_background_toys(tmp_path):
+    """Issue 22, item 3: real data has one background sample, so its n_sig = 0 runs (here 6 seeds of
+    the same events and scores, as a deterministic classifier would give) are no pseudo-experiments.
+    With --null-samples shared the fit route is judged on Poisson toys of each n_sig = 0 selection's
+    background-only fit (200 per route, reproducible), the template route is simulation-only (flagged,
+    out of the global significance) and N_eff is the number of windows; the table says which it used."""
+    rng = np.random.default_rng(3)
+    files = []
+    for w in range(3):
+        null = _file(tmp_path, rng, w, 0, 0)
+        for s in range(1, 6):
+            a = dict(np.load(null))
+            a["seed"] = np.array(s)
+            files.append(write(tmp_path / f"w{w}_n0_s{s}.npz", a))
+        files += [null] + [_file(tmp_path, rng, w, 300, s) for s in range(6)]
+    tables = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert main(_argv(files, out, extra=["--null-samples", "shared"])) == 0
+        tables.append(_read(out / "bumphunt_calibration.csv"))
+    assert tables[0] == tables[1]  # same input, same toys
+    cal = {(r["estimate"], r["eps"]): r for r in tables[0]}
+    for eps in ("0.1", "0.01"):
+        fit_row, template_row = cal[("fit", eps)], cal[("template", eps)]
+        assert fit_row["pseudo_experiments"] == "fitted-background toys of the n_sig = 0 selections"
+        assert int(fit_row["n"]) >= 190 and fit_row["verdict"] == "calibrated"  # 18 values if the shared runs were used
+        assert abs(float(fit_row["mean_z"])) < 0.25 and 0.8 < float(fit_row["std_z"]) < 1.25
+        assert float(fit_row["n_windows_eff"]) == 3 and "one shared background sample" in fit_row["message"]
+        assert template_row["verdict"] == "simulation-only" and template_row["pseudo_experiments"] == "none"
+        assert int(template_row["n"]) == 0 and template_row["mean_z"] == "nan"
+    rows = _read(tmp_path / "a" / "bumphunt.csv")
+    template = [r for r in rows if r["estimate"] == "template"]
+    assert all(r["calibration"] == "simulation-only" and r["z_global_scan"] == "nan"
+               and "left out of the global significance: simulation-only" in r["message"] for r in template)
+    assert all(r["z_global_scan"] != "nan" for r in rows if r["estimate"] == "fit" and r["z_local"] != "nan")
+
+
+def test_the_fit_range_floor_has_one_default():
+    """fit.FIT_MIN_MJJ is the default of `hepad bumphunt --fit-min-mjj` and of the config's
+    resonant.bumphunt.fit_min_mjj (which the workflow passes): one number, not three."""
+    from pathlib import Path
+
+    import yaml
+
+    from hepad.cli import build_parser
+    from hepad.resonant.bumphunt.fit import FIT_MIN_MJJ
+
+    a = build_parser().parse_args(["bumphunt", "--scores", "s.npz", "--eps", "0.1", "--out", "o", "--calibration", "c",
+                                   "--summary", "s", "--figures", "f"])
+    schema = yaml.safe_load((Path(__file__).parents[2] / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    default = schema["properties"]["resonant"]["properties"]["bumphunt"]["properties"]["fit_min_mjj"]["default"]
+    assert a.fit_min_mjj == default == FIT_MIN_MJJ

@@ -40,3 +40,21 @@ def test_default_config_job_count_per_rule_is_pinned(tmp_path):
     total = counts.pop("total")
     assert counts == PINNED, {k: (counts.get(k), v) for k, v in {**counts, **PINNED}.items() if counts.get(k) != PINNED.get(k)}
     assert total == sum(PINNED.values()) == 507
+
+
+def test_calibration_config_is_the_default_with_more_null_samples(tmp_path):
+    """config/calibration.yaml (make calibration, issue 22 item 1) calibrates the default's bump hunt:
+    the same data, samples, windows and classifier, n_sig 0 only, 20 seeds, each its own toy background
+    sample (toy_null), HGB methods. If the default changes, this config must follow."""
+    cal = yaml.safe_load((ROOT / "config" / "calibration.yaml").read_text())
+    cfg = yaml.safe_load(DEFAULT.read_text())
+    assert cal["data"] == cfg["data"] and cal["samples"] == cfg["samples"] and cal["run"] != cfg["run"]
+    for key in ("windows", "kfold", "min_bkg", "cwola_sideband_width", "classifier", "stack"):
+        assert cal["resonant"][key] == cfg["resonant"][key], key
+    assert cal["resonant"]["n_sig"] == [0] and len(cal["resonant"]["seeds"]) == 20 and "calo" not in cal
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "--configfile",
+                           str(ROOT / "config" / "calibration.yaml"), "-d", str(tmp_path)], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    counts = job_counts(proc.stdout)
+    assert counts["toy_null"] == 20 and counts["train"] == 2 and counts["bumphunt"] == 1

@@ -119,6 +119,7 @@ rule bumphunt:
     params:
         eps=" ".join(map(str, config["resonant"]["bumphunt"]["eps"])),
         null="independent" if P.independent_null else "shared",
+        fit_min=config["resonant"]["bumphunt"]["fit_min_mjj"],
         figdir=lambda wc, output: os.path.dirname(output.pdf[0]),
         figures=" ".join(BUMPHUNT_FIGS),
         code=code_version("hepad.resonant.bumphunt.hunt:bumphunt"),
@@ -131,7 +132,8 @@ rule bumphunt:
     shell:
         "hepad bumphunt --scores {input} --eps {params.eps} --out {output.csv} --calibration {output.calibration}"
         " --summary {output.summary}"
-        " --figures {params.figdir} --expect {params.figures} --null-samples {params.null} > {log} 2>&1"
+        " --figures {params.figdir} --expect {params.figures} --null-samples {params.null}"
+        " --fit-min-mjj {params.fit_min} > {log} 2>&1"
 
 
 RESONANT_TARGETS = [f"{RESULTS}/resonant/summary.csv", f"{RESULTS}/resonant/compute_by_method.csv"]

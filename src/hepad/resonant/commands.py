@@ -194,7 +194,7 @@ def _bumphunt(a):
     from hepad.resonant.bumphunt.hunt import bumphunt
 
     bumphunt(a.scores, a.eps, a.out, a.calibration, a.summary, a.figures, a.signal_window, a.null_samples == "shared",
-             a.expect)
+             a.expect, a.fit_min_mjj)
 
 
 def add_commands(sub) -> None:
@@ -373,4 +373,7 @@ def add_commands(sub) -> None:
     s.add_argument("--null-samples", choices=["independent", "shared"], default="independent",
                    help="the n_sig = 0 runs' background: a sample per seed (pseudo-experiments), or the one sample "
                    "of the signal runs (seeds vary the training only; the calibration table says so)")
+    s.add_argument("--fit-min-mjj", type=float, default=2.8, metavar="TEV",
+                   help="the sideband fit's lowest m_jj, above the trigger turn-on (default 2.8: "
+                   "hepad.resonant.bumphunt.fit.FIT_MIN_MJJ)")
     s.set_defaults(func=_bumphunt)

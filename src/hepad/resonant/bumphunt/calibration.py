@@ -14,7 +14,10 @@ Verdict per (method, estimate, eps) on its n_sig = 0 Z values (`verdict`, the st
 "calibrated" when there are at least MIN_CALIBRATION_Z of them, |mean| <= MAX_ABS_MEAN, the standard
 deviation within STD_RANGE and the KS p-value against N(0, 1) >= MIN_KS_P; "uncalibrated" when one
 fails (such a route's Z is not a significance: it is flagged in every row, drawn faded in the scans
-and left out of the global significance); "untested" with fewer values (kept, and said so).
+and left out of the global significance); "untested" with fewer values (kept, and said so). With one shared background sample (real data;
+`null_shared`) the n_sig = 0 runs are no pseudo-experiments (bumphunt.toys): the fit route is judged
+on fitted-background toys instead, the template route is "simulation-only" (left out like an
+uncalibrated one), and column `pseudo_experiments` says which values each row used.
 """
 
 from __future__ import annotations
@@ -26,10 +29,15 @@ from scipy import stats
 
 from hepad.resonant.bumphunt.significance import z_from_p
 
-COLUMNS = ["method", "estimate", "eps", "n", "mean_z", "std_z", "ks_p", "verdict", "n_windows", "n_null_scans",
-           "n_windows_eff", "message"]
+COLUMNS = ["method", "estimate", "eps", "n", "mean_z", "std_z", "ks_p", "verdict", "pseudo_experiments", "n_windows",
+           "n_null_scans", "n_windows_eff", "message"]
 MIN_NULL_SCANS = 5
 MIN_CALIBRATION_Z, MAX_ABS_MEAN, STD_RANGE, MIN_KS_P = 10, 0.5, (0.7, 1.4), 0.01
+LEFT_OUT = ("uncalibrated", "simulation-only")  # verdicts whose Z is no significance: out of the global Z
+INDEPENDENT, SHARED_RUNS, TOYS = ("n_sig = 0 runs (independent samples)", "n_sig = 0 runs (one shared sample)",
+                                  "fitted-background toys of the n_sig = 0 selections")
+SIMULATION_ONLY = ("simulation-only: the template's non-closure comes from signal-free n_sig = 0 runs of the same "
+                   "events, which only simulation (the truth labels) provides")
 
 
 def null_z(rows: list[dict]) -> dict:
@@ -57,15 +65,27 @@ def verdict(z: np.ndarray) -> str:
     return f"uncalibrated: {', '.join(failed)} (n = {n})" if failed else "calibrated"
 
 
-def verdicts(rows: list[dict]) -> dict:
+def pseudo_experiments(key, null_shared: bool, toys: dict | None) -> str:
+    """Which values judge the route `key` (module docstring)."""
+    if not null_shared:
+        return INDEPENDENT
+    if key in (toys or {}):
+        return TOYS
+    return "none" if key[1] == "template" else SHARED_RUNS
+
+
+def verdicts(rows: list[dict], null_shared: bool = False, toys: dict | None = None) -> dict:
     """{(method, estimate, eps): verdict} of every route in the rows; each row gets its route's word
-    (calibrated / uncalibrated / untested) in `calibration`."""
+    (calibrated / uncalibrated / untested / simulation-only) in `calibration`. `toys`: the Z of the
+    fit route's toys per route (bumphunt.toys), used where null_shared."""
     z = null_z(rows)
     out = {}
     for r in rows:
         key = (r["method"], r["estimate"], r["eps"])
         if key not in out:
-            out[key] = verdict(z.get(key, np.array([])))
+            source = pseudo_experiments(key, null_shared, toys)
+            out[key] = (SIMULATION_ONLY if source == "none" else
+                        verdict(toys[key] if source == TOYS else z.get(key, np.array([]))))
         r["calibration"] = out[key].split(":")[0]
     return out
 
@@ -87,14 +107,15 @@ def effective_windows(p_min: np.ndarray, n_windows: int) -> tuple[float, str]:
     return float(np.clip(len(p_min) / s if s > 0 else n_windows, 1, n_windows)), ""
 
 
-def global_significance(rows: list[dict], verdict_of: dict | None = None) -> dict:
+def global_significance(rows: list[dict], verdict_of: dict | None = None, null_shared: bool = False) -> dict:
     """Fill z_global_scan, p_global_scan of every row (the scan's largest local excess, corrected for the
-    windows; NaN for an uncalibrated route, whose rows say so); returns {(method, estimate, eps):
-    (n_windows, n_null_scans, N_eff, message)}."""
+    windows; NaN for an uncalibrated or simulation-only route, whose rows say so); returns {(method,
+    estimate, eps): (n_windows, n_null_scans, N_eff, message)}. With one shared background sample the
+    null scans are not independent: N_eff = number of windows."""
     info = {}
     for key, scans in _scans(rows).items():
         v = (verdict_of or {}).get(key, "")
-        if v.startswith("uncalibrated"):
+        if v.startswith(LEFT_OUT):
             info[key] = (len({r["window"] for rs in scans.values() for r in rs}), 0, np.nan, "")
             for rs in scans.values():
                 for r in rs:
@@ -106,6 +127,8 @@ def global_significance(rows: list[dict], verdict_of: dict | None = None) -> dic
         n_windows = len({r["window"] for rs in scans.values() for r in rs})
         null = [p for (nsig, _), p in p_min.items() if nsig == 0 and np.isfinite(p)]
         n_eff, msg = effective_windows(np.array(null), n_windows)
+        if null_shared:
+            n_eff, msg = float(n_windows), "one shared background sample: N_eff = number of windows (conservative)"
         info[key] = (n_windows, len(null), n_eff, msg)
         for s, rs in scans.items():
             p = -np.expm1(n_eff * np.log1p(-p_min[s])) if np.isfinite(p_min[s]) else np.nan
@@ -119,21 +142,22 @@ SHARED = ("the n_sig = 0 runs share one background sample with each other and th
 
 
 def calibration_table(rows: list[dict], info: dict, null_shared: bool = False,
-                      verdict_of: dict | None = None) -> list[dict]:
+                      verdict_of: dict | None = None, toys: dict | None = None) -> list[dict]:
     z = null_z(rows)
     table = []
     for key in sorted(info):
-        v = z.get(key, np.array([]))
+        source = pseudo_experiments(key, null_shared, toys)
+        v = toys[key] if source == TOYS else np.array([]) if source == "none" else z.get(key, np.array([]))
         n_windows, n_null, n_eff, msg = info[key]
         word = (verdict_of or {}).get(key, "")
         row = dict(zip(("method", "estimate", "eps"), key), n=len(v), n_windows=n_windows, n_null_scans=n_null,
                    n_windows_eff=n_eff, mean_z=np.nan, std_z=np.nan, ks_p=np.nan, verdict=word.split(":")[0],
-                   message="; ".join(filter(None, [msg, word.partition(": ")[2]])))
+                   pseudo_experiments=source, message="; ".join(filter(None, [msg, word.partition(": ")[2]])))
         if len(v) >= 2:
             row.update(mean_z=float(v.mean()), std_z=float(v.std(ddof=1)), ks_p=float(stats.kstest(v, "norm").pvalue))
-        else:
+        elif source != "none":
             row["message"] = row["message"] or f"{len(v)} n_sig = 0 Z value(s): no calibration"
-        if null_shared:
+        if source == SHARED_RUNS:
             row["message"] = "; ".join(filter(None, [row["message"], SHARED]))
         table.append(row)
     return table

@@ -11,7 +11,8 @@ For each data-scores file and background efficiency eps:
   An n_sig = 0 row is judged by the other seeds' runs only (leave one out), so its Z is a fair
   test of the calibration.
 - fit route: cut at the score above which round(eps N_SB) of the sideband data events (fit range
-  outside the SR) lie, so eps is the background efficiency measured where no signal is expected;
+  outside the SR, from fit_min_mjj up: fit.FIT_MIN_MJJ) lie, so eps is the background efficiency
+  measured where no signal is expected;
   binned sideband fit of the selected m_jj spectrum, SR background from it, Z from q0 (fit.bump_fit).
 - ratio route (R-ANODE, whose score log p_S / p_B lives in the SR): no cut (eps = 1 in the table);
   the signal fraction w fitted to the SR events' out-of-fold scores, Z its signed profile-likelihood
@@ -30,7 +31,7 @@ import numpy as np
 
 from hepad.errors import InputError
 from hepad.io.atomic import write_csv
-from hepad.resonant.bumphunt import calibration, fit, plots, ratio
+from hepad.resonant.bumphunt import calibration, fit, plots, ratio, toys
 from hepad.resonant.bumphunt.scores import DataScores, read_data_scores
 from hepad.resonant.bumphunt.summary import COLUMNS as SUMMARY_COLUMNS
 from hepad.resonant.bumphunt.summary import summary_rows
@@ -99,12 +100,17 @@ def template_finish(row: dict, nc: NonClosure | None = None) -> None:
     row["p_local"] = float(p_from_z(row["z_local"]))
 
 
-def fit_estimate(d: DataScores, eps: float) -> tuple[dict, fit.BumpFit]:
+def fit_estimate(d: DataScores, eps: float, fit_min: float = fit.FIT_MIN_MJJ) -> tuple[dict, fit.BumpFit]:
+    """The fit route on [max(fit_lo, fit_min), fit_hi]: the cut at eps of that range's sideband events."""
     _check_sr(d)
-    sb = ~d.in_sr
-    thr = cut(d.score[sb], eps)
-    sel = d.score > thr
-    edges, in_sr = fit.binning(d.sr_lo, d.sr_hi, d.fit_lo, d.fit_hi)
+    lo = max(d.fit_lo, fit_min)
+    edges, in_sr = fit.binning(d.sr_lo, d.sr_hi, lo, d.fit_hi)
+    if in_sr[0]:
+        raise NoEstimate(f"no sideband bin between the fit's lower end {lo:g} TeV (fit_min_mjj {fit_min:g}) and the "
+                         f"SR at {d.sr_lo:g} TeV; expected a sideband on each side")
+    in_range = d.mjj >= lo
+    thr = cut(d.score[~d.in_sr & in_range], eps)
+    sel = (d.score > thr) & in_range
     try:
         r = fit.bump_fit(fit.spectrum(d.mjj[sel], edges, in_sr))
     except fit.FitFailed as e:
@@ -131,7 +137,7 @@ def _base(d: DataScores, eps: float, estimate: str) -> dict:
             "seed": d.seed, "eps": eps, "estimate": estimate, **{k: float("nan") for k in NUMBERS}, "message": ""}
 
 
-def estimates(d: DataScores, eps_list) -> tuple[list[dict], dict]:
+def estimates(d: DataScores, eps_list, fit_min: float = fit.FIT_MIN_MJJ) -> tuple[list[dict], dict]:
     """Rows of one file (template rows still without Z) and the fit results by eps."""
     rows, fits = [], {}
     for eps in [1.0] if d.estimates == ("ratio",) else eps_list:
@@ -143,7 +149,7 @@ def estimates(d: DataScores, eps_list) -> tuple[list[dict], dict]:
                 elif est == "ratio":
                     row.update(ratio_estimate(d))
                 else:
-                    values, fits[eps] = fit_estimate(d, eps)
+                    values, fits[eps] = fit_estimate(d, eps, fit_min)
                     row.update(values)
             except NoEstimate as e:
                 row["message"] = f"no {est} estimate: {e}"
@@ -230,7 +236,7 @@ def _why_not(name: str, rows: list[dict]) -> str:
 
 def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibration_out: str, summary_out: str,
              figdir: str, signal_window_index: int | None = None, null_shared: bool = False,
-             figures: list[str] = ()) -> None:
+             figures: list[str] = (), fit_min: float = fit.FIT_MIN_MJJ) -> None:
     """The scan of the data-scores files -> bumphunt.csv (`out`), the calibration table, the summary
     table (bumphunt.summary) and the figures in `figdir`; each name in `figures` (the rule's declared
     figures) is written, as a "no estimate" figure with the reason where the rows cannot fill it."""
@@ -238,13 +244,14 @@ def bumphunt(score_files: list[str], eps_list: list[float], out: str, calibratio
     _check_inputs(data, eps_list)
     rows, fits = [], {}
     for d in data:
-        r, f = estimates(d, eps_list)
+        r, f = estimates(d, eps_list, fit_min)
         rows += r
         fits.update({(d.window, d.method, d.nsig, d.seed, eps): v for eps, v in f.items()})
     apply_systematics(rows)
-    verdicts = calibration.verdicts(rows)  # each route's n_sig = 0 test: flag, and keep out of the global Z
-    n_eff = calibration.global_significance(rows, verdicts)
-    table = calibration.calibration_table(rows, n_eff, null_shared, verdicts)
+    route_toys = toys.route_toys(fits) if null_shared else None  # no independent n_sig = 0 samples
+    verdicts = calibration.verdicts(rows, null_shared, route_toys)  # each route's test: flag, keep out of the global Z
+    n_eff = calibration.global_significance(rows, verdicts, null_shared)
+    table = calibration.calibration_table(rows, n_eff, null_shared, verdicts, route_toys)
     rows.sort(key=lambda r: (r["window"], r["method"], r["nsig"], r["seed"], r["eps"], r["estimate"]))
     w = signal_window(data) if signal_window_index is None else signal_window_index
     best = summary_rows(rows, verdicts)

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import stats
 
 from hepad.plotting import color, plt, save
+from hepad.resonant.bumphunt.calibration import LEFT_OUT
 from hepad.resonant.plots import COLORS
 
 STYLE = {"fit": "-", "template": "--", "ratio": "-."}
@@ -22,17 +23,17 @@ def _q(values) -> np.ndarray:
 
 def _bands(ax, rows, xkey, label_of, note_lines=True):
     """Median and 16-84 % band over seeds of z_local against `xkey`, one line per label_of(row)."""
-    groups, uncalibrated = defaultdict(lambda: defaultdict(list)), set()
+    groups, uncalibrated = defaultdict(lambda: defaultdict(list)), {}
     for r in rows:
         groups[label_of(r)][r[xkey]].append(r["z_local"])
-        if r.get("calibration") == "uncalibrated":  # its n_sig = 0 Z fail the calibration test: faded
-            uncalibrated.add(label_of(r))
+        if r.get("calibration") in LEFT_OUT:  # its n_sig = 0 Z fail the calibration test (or none is possible): faded
+            uncalibrated[label_of(r)] = r["calibration"]
     for (method, est), by_x in sorted(groups.items()):
         xs = sorted(by_x)
         q = np.array([_q(by_x[x]) for x in xs])
-        c, bad = color(method, COLORS), (method, est) in uncalibrated
+        c, bad = color(method, COLORS), uncalibrated.get((method, est), "")
         ax.plot(xs, q[:, 1], "o" + STYLE[est], color=c, ms=3, alpha=0.35 if bad else 1.0,
-                label=f"{method} ({est}{', UNCALIBRATED' if bad else ''})")
+                label=f"{method} ({est}{', ' + bad.upper() if bad else ''})")
         ax.fill_between(xs, q[:, 0], q[:, 2], color=c, alpha=0.05 if bad else 0.15, lw=0)
     if note_lines:
         ax.axhline(5, color="black", ls=":", lw=1)
@@ -128,7 +129,7 @@ def calibration(rows: list[dict], stem) -> bool:
 
 def summary(table: list[dict], stem) -> bool:
     """bumphunt_summary.csv drawn: per n_sig a panel, per method and route its best median local Z (bar)
-    and the median global Z of those scans (black dot); uncalibrated routes faded."""
+    and the median global Z of those scans (black dot); uncalibrated and simulation-only routes faded."""
     nsigs = sorted({r["nsig"] for r in table if np.isfinite(r["z_local_median"])})
     if not nsigs:
         return False
@@ -141,14 +142,14 @@ def summary(table: list[dict], stem) -> bool:
             r = by.get(key)
             if r is None or not np.isfinite(r["z_local_median"]):
                 continue
-            bad = r["calibration"] == "uncalibrated"
+            bad = r["calibration"] in LEFT_OUT
             ax.barh(i, r["z_local_median"], color=color(key[0], COLORS), alpha=0.3 if bad else 0.9)
             ax.plot(r["z_global_median"], i, "o", color="black", ms=3)
         ax.axvline(5, color="black", ls=":", lw=1)
         ax.set(xlabel="median Z (bar: best local, dot: global)", title=rf"$n_{{sig}}$ = {n}")
         ax.title.set_fontsize(9)
     axes[0][0].set_yticks(range(len(labels)), [f"{m} ({e})" for m, e in labels], fontsize=7)
-    fig.suptitle("bump hunt summary: best window and eps per method and route (faded: uncalibrated)", fontsize=9)
+    fig.suptitle("bump hunt summary: best window and eps per method and route (faded: uncalibrated or simulation-only)", fontsize=9)
     save(fig, stem)
     return True
 
