@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -c "import hepad, torch, snakemake, nflows, sklearn, h5py"
 	touch $@
 
-.PHONY: workflow test test-all report venv profile
+.PHONY: workflow test test-all report venv profile calibration
 venv: $(VENV)/.installed
 
 # each `make workflow` appends its wall time (snakemake only, venv excluded) next to the benchmark files
@@ -26,6 +26,11 @@ workflow: $(VENV)/.installed
 # where the last default run's time went: jobs, seconds and share per rule (bench/rule_profile.py)
 profile: $(VENV)/.installed
 	$(PY) bench/rule_profile.py benchmarks/default
+
+# the bump hunt's n_sig = 0 calibration on 20 independent background samples (config/calibration.yaml, ~7 min)
+calibration: $(VENV)/.installed
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/calibration.yaml
+	$(PY) bench/calibration.py results/calibration
 
 report: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml --report results/default/report.html

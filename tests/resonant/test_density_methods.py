@@ -3,6 +3,8 @@ sampling, score mapping, SIGMA's embedding interpolation, R-ANODE's mixture like
 compute accounting, and the flow-training steps through the CLI (resume after a kill, NaN error,
 shared models not copied into method files)."""
 
+import copy
+import math
 import pickle
 import signal
 import subprocess
@@ -88,6 +90,17 @@ def test_ranode_mixture_likelihood():
         log_ps = flow.log_prob(z) + logdet
         expected = -torch.log(0.2 * log_ps.exp() + 0.8 * log_pb.exp()).mean()
         torch.testing.assert_close(mix.loss([z, logdet, log_pb]), expected)
+    # w_lr_scale: the same w and loss, and one Adam step moves logit(w) by ~ scale x lr (Adam's step is lr)
+    steps = {}
+    for scale in (1.0, 30.0):
+        mix = SignalMixture(copy.deepcopy(flow), 0.2, True, scale)
+        assert mix.w == pytest.approx(0.2)
+        torch.testing.assert_close(mix.loss([z, logdet, log_pb]), expected)
+        opt = torch.optim.Adam([mix.theta], lr=1e-3)
+        mix.loss([z, logdet, log_pb]).backward()
+        opt.step()
+        steps[scale] = abs(math.log(mix.w / (1 - mix.w)) - math.log(0.25))
+    assert steps[1.0] == pytest.approx(1e-3, rel=0.01) and steps[30.0] == pytest.approx(30e-3, rel=0.01)
 
 
 def test_compute_accounting_counts_shared_flows(tmp_path):

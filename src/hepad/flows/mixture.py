@@ -10,10 +10,10 @@ import torch
 class SignalMixture(torch.nn.Module):
     """Signal flow + mixture weight; loss = -log(w p_S + (1 - w) p_B) per event."""
 
-    def __init__(self, flow, w0: float, learn_w: bool):
+    def __init__(self, flow, w0: float, learn_w: bool, w_scale: float = 1.0):
         super().__init__()
-        self.flow = flow
-        theta = torch.tensor(math.log(w0 / (1 - w0)))
+        self.flow, self.w_scale = flow, w_scale  # w = sigmoid(w_scale theta): Adam moves logit(w) w_scale x faster
+        theta = torch.tensor(math.log(w0 / (1 - w0)) / w_scale)
         if learn_w:
             self.theta = torch.nn.Parameter(theta)
         else:
@@ -21,12 +21,12 @@ class SignalMixture(torch.nn.Module):
 
     @property
     def w(self) -> float:
-        return float(torch.sigmoid(self.theta.detach()))
+        return float(torch.sigmoid(self.w_scale * self.theta.detach()))
 
     def loss(self, batch):
         z, logdet, log_pb = batch
         log_ps = self.flow.log_prob(z) + logdet
-        w = torch.sigmoid(self.theta)
+        w = torch.sigmoid(self.w_scale * self.theta)
         return -torch.logaddexp(torch.log(w) + log_ps, torch.log1p(-w) + log_pb).mean()
 
 
@@ -41,6 +41,7 @@ class StackedSignalMixture(torch.nn.Module):
         self.k = len(mixtures)
         self.flows = StackedFlow.from_members([m.flow for m in mixtures])
         self.learn_w = isinstance(mixtures[0].theta, torch.nn.Parameter)
+        self.w_scale = mixtures[0].w_scale
         theta = torch.stack([m.theta.detach().clone() for m in mixtures])
         if self.learn_w:
             self.theta = torch.nn.Parameter(theta)
@@ -51,7 +52,7 @@ class StackedSignalMixture(torch.nn.Module):
         """Per member, SignalMixture.loss of its batch [z, logdet, log_pb] ([K', b, F], [K', b], [K', b])."""
         z, logdet, log_pb = batch
         log_ps = self.flows.log_prob(z, members=members) + logdet
-        w = torch.sigmoid(self.theta if members is None else self.theta[members]).unsqueeze(1)
+        w = torch.sigmoid(self.w_scale * (self.theta if members is None else self.theta[members])).unsqueeze(1)
         return -torch.logaddexp(torch.log(w) + log_ps, torch.log1p(-w) + log_pb).mean(1)
 
     def member_state(self, j: int) -> dict:

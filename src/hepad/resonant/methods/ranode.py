@@ -35,6 +35,7 @@ class RANODEOptions(Options):
     signal_flow: dict = field(default_factory=dict)  # overrides of SIGNAL_FLOW
     w: float | str = "learned"  # learned (sigmoid(theta)) | "true" (oracle S/(S+B) from the labels) | a number
     w_init: float = 0.01  # start of the learned w
+    w_lr_scale: float = 1.0  # w = sigmoid(w_lr_scale theta): logit(w) moves w_lr_scale x the flow's learning rate
     mass_bins: int = 20  # histogram of p_B(m_jj) in the SR
 
     def __post_init__(self):
@@ -95,7 +96,7 @@ class RANODE(Method):
         val = torch.as_tensor(np.random.default_rng(self.seed).random(len(sr)) < o.pop("val_fraction"))
         cfg = TrainConfig(seed=self.seed, device=self.device, **{k: o.pop(k) for k in TRAIN_KEYS if k in o})
         seed_everything(self.seed)
-        model = SignalMixture(build_flow(FlowConfig(**o), z.shape[1]), w0, w_opt == "learned")
+        model = SignalMixture(build_flow(FlowConfig(**o), z.shape[1]), w0, w_opt == "learned", self.options.w_lr_scale)
         return model, [t[~val] for t in data], [t[val] for t in data], cfg
 
     def _adopt(self, model, result) -> dict:
