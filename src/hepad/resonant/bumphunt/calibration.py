@@ -14,10 +14,11 @@ Verdict per (method, estimate, eps) on its n_sig = 0 Z values (`verdict`, the st
 "calibrated" when there are at least MIN_CALIBRATION_Z of them, |mean| <= MAX_ABS_MEAN, the standard
 deviation within STD_RANGE and the KS p-value against N(0, 1) >= MIN_KS_P; "uncalibrated" when one
 fails (such a route's Z is not a significance: it is flagged in every row, drawn faded in the scans
-and left out of the global significance); "untested" with fewer values (kept, and said so). With one shared background sample (real data;
-`null_shared`) the n_sig = 0 runs are no pseudo-experiments (bumphunt.toys): the fit route is judged
-on fitted-background toys instead, the template route is "simulation-only" (left out like an
-uncalibrated one), and column `pseudo_experiments` says which values each row used.
+and left out of the global significance); "untested" with fewer values (kept, and said so).
+With one shared background sample (real data; `null_shared`) the n_sig = 0 runs are no
+pseudo-experiments (bumphunt.toys): the fit route is judged on fitted-background toys instead, the
+template route is "simulation-only" (left out like an uncalibrated one), N_eff = number of windows,
+and column `pseudo_experiments` says which values each row used.
 """
 
 from __future__ import annotations
