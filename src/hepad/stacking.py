@@ -24,8 +24,8 @@ from torch.nn.utils.rnn import pad_sequence
 
 from hepad.errors import InputError, TrainingDiverged
 from hepad.io.atomic import atomic_path
-from hepad.training import (FitResult, TrainConfig, lr_at, _load_checkpoint, _patience_exhausted, _update_best, fingerprint,
-                            make_optimizer, resolve_device, write_history)
+from hepad.training import (FitResult, TrainConfig, autocast, check_precision, fingerprint, lr_at, _load_checkpoint,
+                            make_optimizer, _patience_exhausted, resolve_device, _update_best, write_history)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,7 @@ def fit_stack(
         made_from = fingerprint(stack, stack.losses, [t for d in train for t in d], [t for d in val for t in d], cfg,
                                 "; ".join(names)) | {"seeds": list(seeds)}
     device = resolve_device(cfg.device)
+    check_precision(cfg, device, f"stack of {k}")
     stack.to(device)
     tr, tr_off, tr_n = _concat(train, device)
     va, va_off, va_n = _concat(val, device)
@@ -200,7 +201,8 @@ def fit_stack(
             loss = 0.0
             stepping = [False] * k
             for ids, idx in groups:
-                losses = stack.losses([t[idx] for t in tr], ids)
+                with autocast(cfg, device):
+                    losses = stack.losses([t[idx] for t in tr], ids)
                 sel = slice(None) if ids is None else ids
                 total[sel] += losses.detach() * idx.shape[1]
                 loss = loss + losses.sum()

@@ -108,7 +108,7 @@ class MAFBlock(Transform):
                 h = F.relu(h)
                 if self.cfg.dropout and self.training:
                     h = F.dropout(h, self.cfg.dropout)
-        return h.view(len(x), self.features, self.mult)
+        return h.float().view(len(x), self.features, self.mult)  # float32 under autocast (training.autocast)
 
     def _elementwise(self, x, params, inverse: bool):
         """nflows' MAF steps: affine with scale = softplus + 1e-3, or RQS with linear tails."""

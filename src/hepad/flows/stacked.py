@@ -195,7 +195,7 @@ class StackedFlow(nn.Module):
             h = torch.baddbmm(ws[2 * i + 1].unsqueeze(1), h, ws[2 * i])
             if i < n_lin - 1:
                 h = torch.relu_(h)  # in place: one fresh buffer less per layer
-        return h.unflatten(-1, (self.features, self.mult))
+        return h.float().unflatten(-1, (self.features, self.mult))  # float32 under autocast (training.autocast)
 
     def _elementwise(self, x, params, inverse: bool):
         if self.cfg.kind == "affine":

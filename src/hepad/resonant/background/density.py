@@ -14,7 +14,8 @@ from hepad.errors import InputError, TrainingDiverged
 log = logging.getLogger(__name__)
 
 # Flow options (config `resonant.flow`, overridable per method) -> FlowConfig / TrainConfig fields.
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "keep_best", "patience", "optimizer", "lr_schedule", "milestones")
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "keep_best", "patience", "optimizer", "lr_schedule", "milestones",
+              "precision")
 MODEL_KEYS = ("val_fraction", "margin", "standardize_context")
 DEFAULT_FLOW = {"kind": "affine", "num_blocks": 15, "hidden_features": 128, "made_layers": 2, "epochs": 100,
                 "batch_size": 256, "lr": 1e-4, "weight_decay": 1e-6, "keep_best": 10, "val_fraction": 0.2,
