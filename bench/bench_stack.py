@@ -8,6 +8,7 @@ alone by hepad.training.fit (K models one after another: K times its time).
     .venv/bin/python bench/bench_stack.py --threads 2 --device cpu
     .venv/bin/python bench/bench_stack.py --embedding   # SIGMA: the flow with its m_jj FourierEmbedding
     .venv/bin/python bench/bench_stack.py --model mlp   # the 3x64 MLP classifier (batch 128, 4 features)
+    .venv/bin/python bench/bench_stack.py --precision bfloat16   # bfloat16 matmuls in the training steps
 
 Each K: a warm-up epoch of --warmup steps, then one timed epoch of --steps steps per member (its time
 includes a validation pass on one batch per member). stack/K=1: events/s of the whole stack over
@@ -75,14 +76,16 @@ def main(argv=None):
     ap.add_argument("--model", default="flow", choices=["flow", "mlp"])
     ap.add_argument("--kind", default="affine", choices=["affine", "rqs"], help="flow only")
     ap.add_argument("--embedding", action="store_true", help="flow only: SIGMA's m_jj embedding")
+    ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                    help="training steps' matmul precision (TrainConfig.precision)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     dev = resolve_device(args.device)
     title, bs, events, one, make_stack, opts = model(args)
     rng = np.random.default_rng(0)
-    tc = TrainConfig(epochs=1, batch_size=bs, keep_best=1, device=str(dev), **opts)
+    tc = TrainConfig(epochs=1, batch_size=bs, keep_best=1, device=str(dev), precision=args.precision, **opts)
     val = events(bs, rng)
-    print(f"device {dev}, threads {torch.get_num_threads()}, torch {torch.__version__}, {title}, batch {bs}, "
+    print(f"device {dev}, threads {torch.get_num_threads()}, torch {torch.__version__}, {title}, {args.precision}, batch {bs}, "
           f"{args.steps} timed steps")
 
     def single(steps: int) -> float:

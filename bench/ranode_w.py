@@ -4,6 +4,7 @@ each fold's kept epochs, the best validation loss per fold (what a scan of w wou
 
     .venv/bin/python bench/ranode_w.py work/default                       # window 2 (3.3-3.7), n_sig 1000
     .venv/bin/python bench/ranode_w.py work/default --variants '{"w": 0.003}' '{"w_lr_scale": 30}'
+    .venv/bin/python bench/ranode_w.py work/default --data-seed 0 --variants '{}'   # one data set, 3 training seeds
 
 Inputs: WORK/resonant/data/n{nsig}/s{seed}.h5, bkg_flow/w{window}/n{nsig}/s{seed}.pt, test/w{window}.h5
 (the run's own files, read only); the signal flow's options are config/config.yaml's.
@@ -32,6 +33,9 @@ def main() -> None:
     p.add_argument("--window", type=int, default=2)
     p.add_argument("--nsig", type=int, default=1000)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--data-seed", type=int, default=None,
+                   help="train every seed on this seed's mock data and sideband flow: the training's own randomness "
+                        "(initial weights, validation split, batch order) alone, without the data's")
     p.add_argument("--variants", nargs="+", default=["{}", '{"w_lr_scale": 30}', '{"w": 0.003}', '{"w": 0.03}'],
                    help="JSON overrides of the R-ANODE options, one per variant ({} = the config's)")
     a = p.parse_args()
@@ -45,10 +49,11 @@ def main() -> None:
     lo, hi = cfg["resonant"]["windows"][a.window]
     base = cfg["resonant"]["method_options"]["ranode"]
     r = a.work / "resonant"
+    data = a.seeds if a.data_seed is None else [a.data_seed] * len(a.seeds)
     paths = [{"data": str(r / f"data/n{a.nsig}/s{s}.h5"), "bkg_flow": str(r / f"bkg_flow/w{a.window}/n{a.nsig}/s{s}.pt")}
-             for s in a.seeds]
+             for s in data]
     n = len(a.seeds)
-    print(f"R-ANODE, window {a.window} [{lo}, {hi}] TeV, n_sig {a.nsig}, seeds {a.seeds}")
+    print(f"R-ANODE, window {a.window} [{lo}, {hi}] TeV, n_sig {a.nsig}, seeds {a.seeds}, data of seeds {data}")
     for variant in a.variants:
         options = {**base, **json.loads(variant)}
         with tempfile.TemporaryDirectory() as tmp:
