@@ -34,12 +34,15 @@ __all__ = ["StackedMLP", "fit_stack"]
 class _Linear(torch.autograd.Function):
     """nn.Linear per member: x [K', B, in], weight [K', out, in], bias [K', out]. The backward is
     nn.Linear's (weight gradient gᵀx, not autograd's transposed xᵀg of bmm): for a stack of one the
-    same gemm calls, so the same gradients bit for bit."""
+    same gemm calls, so the same gradients bit for bit. Always in the weights' precision (float32), also
+    under autocast (training.autocast): its backward would meet bfloat16 gradients otherwise."""
 
     @staticmethod
     def forward(ctx, x, w, b):
+        x = x.to(w.dtype)
         ctx.save_for_backward(x, w)
-        return torch.baddbmm(b.unsqueeze(1), x, w.mT)
+        with torch.autocast(x.device.type, enabled=False):
+            return torch.baddbmm(b.unsqueeze(1), x, w.mT)
 
     @staticmethod
     def backward(ctx, g):

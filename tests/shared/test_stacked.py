@@ -284,16 +284,17 @@ def test_checkpoint_of_other_inputs_is_discarded(tmp_path, monkeypatch, caplog, 
     _assert_same_results(rerun, fresh)
 
 
-@pytest.mark.parametrize("kind", ["affine", "rqs"])
-def test_bfloat16_training_is_reproducible_and_as_good(kind):
+@pytest.mark.parametrize("kind, embedding", [("affine", False), ("rqs", False), ("affine", True)])
+def test_bfloat16_training_is_reproducible_and_as_good(kind, embedding):
     """precision bfloat16 (the default config's): the same seeds give the same members bit for bit, the
     option acts (other weights than float32's), the best validation losses stay within 0.01 nats of
-    float32's, and the trained flows evaluate in float32."""
+    float32's, and the trained flows evaluate in float32. With SIGMA's m_jj embedding too."""
     cfg = replace(SMALL, kind=kind, tail_bound=5.0)
     seeds, train, val = [2, 3], [_events(600, 40), _events(500, 41)], [_events(300, 42), _events(300, 43)]
+    emb = FourierEmbedding(0.0, 1.0, **EMB) if embedding else None
 
     def trained(precision):
-        stack = StackedFlow(cfg, 3, 1, 2).init_from_seeds(seeds)
+        stack = StackedFlow(cfg, 3, 1, 2, emb).init_from_seeds(seeds)
         return stack, fit_stack(stack, train, val, replace(TRAIN, precision=precision), seeds)
 
     stack, bf = trained("bfloat16")
