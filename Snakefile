@@ -7,12 +7,6 @@ import sys
 from hepad.config import require_a_study, validate_config
 from hepad.errors import InputError
 
-# No job rate limit on local runs: snakemake's (default 100/1s) reruns the scheduler on a 1 s timer that
-# every finished job starts anew, over all ready jobs' inputs; in the 506-job default run its process
-# took 962 s of CPU from the jobs' 2 cores (README "Measured"). SLURM runs keep their profile's limit.
-if workflow.local_exec and workflow.scheduling_settings is not None:
-    workflow.scheduling_settings.max_jobs_per_timespan = None
-
 if not workflow.config_settings.configfiles:
 
     configfile: os.path.join(workflow.basedir, "config", "config.yaml")
