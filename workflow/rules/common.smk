@@ -68,4 +68,9 @@ def dijets_input(wc):
 onstart:
     for line in P.skipped_lines() + P.calibration_lines() if P else []:  # once per run, not at every parse
         print(line, file=sys.stderr)
+    # Local runs: no job rate limit. snakemake's default (100 jobs/1 s) re-arms a 1 s timer after every
+    # scheduler pass, each finished job adds a chain of them, and every pass re-checks all ready jobs'
+    # inputs: 962 s of the head process's CPU in a default run. SLURM keeps its profile's limit.
+    if workflow.local_exec and getattr(workflow, "scheduler", None) is not None:
+        workflow.scheduler.job_rate_limiter = None
 
